@@ -1,0 +1,76 @@
+"""The one place that knows every path and environment variable.
+
+Nothing else in Salescope reads ``os.environ``: libraries take a ``Settings`` (or plain paths).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+BUSINESS_TZ = "Asia/Shanghai"
+DEFAULT_AS_OF = "2026-06-30"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    dbt_threads: int = 1
+
+    @classmethod
+    def from_env(cls, home: str | Path | None = None) -> Settings:
+        raw = home or os.environ.get("SALESCOPE_HOME") or ".salescope"
+        threads = int(os.environ.get("SALESCOPE_DBT_THREADS", "1"))
+        return cls(home=Path(raw).expanduser().resolve(), dbt_threads=threads)
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.home / "serving" / "serving.duckdb"
+
+    @property
+    def quality_docs_dir(self) -> Path:
+        return self.home / "quality" / "docs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.home / "dbt" / "target"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def ensure_dirs(self) -> None:
+        for d in (
+            self.landing_dir,
+            self.warehouse_path.parent,
+            self.serving_path.parent,
+            self.quality_docs_dir,
+            self.models_dir,
+            self.logs_dir,
+            self.dbt_target_dir,
+            self.dagster_home,
+        ):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def get_settings() -> Settings:
+    return Settings.from_env()
