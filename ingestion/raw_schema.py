@@ -1,0 +1,67 @@
+"""DuckDB layout of the landing tables, derived from the source contract.
+
+``raw.<entity>`` holds the typed, normalised, accepted rows (latest load wins per primary key) plus
+lineage columns. ``ops.load_log``, ``ops.quarantine`` and ``quality.issues`` record every load.
+"""
+
+from __future__ import annotations
+
+from ingestion.contract import ENTITIES, Entity
+
+SQL_TYPES: dict[str, str] = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "amount": "DECIMAL(18,2)",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",  # wall-clock time in Asia/Shanghai, no zone stored
+    "bool": "BOOLEAN",
+    "enum": "VARCHAR",  # the canonical code
+}
+
+# lineage columns appended to every raw table
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_record_key", "VARCHAR"),  # primary key values joined by '|'
+    ("_source_file", "VARCHAR"),
+    ("_source_row", "BIGINT"),  # 1-based data row number in the file (header excluded)
+    ("_load_id", "VARCHAR"),
+    ("_loaded_at", "TIMESTAMP"),
+)
+
+OPS_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SCHEMA IF NOT EXISTS quality;
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE TABLE IF NOT EXISTS ops.load_log (
+    load_id VARCHAR, run_id VARCHAR, entity VARCHAR, file VARCHAR, sha256 VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+    status VARCHAR, message VARCHAR, loaded_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS ops.quarantine (
+    load_id VARCHAR, run_id VARCHAR, entity VARCHAR, source_file VARCHAR, source_row BIGINT,
+    record_key VARCHAR, kind VARCHAR, column_name VARCHAR, reason VARCHAR, raw_record VARCHAR,
+    quarantined_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS quality.issues (
+    entity VARCHAR, record_key VARCHAR, kind VARCHAR, severity VARCHAR, action VARCHAR,
+    detail VARCHAR, source_file VARCHAR, source_row BIGINT, detected_at TIMESTAMP, run_id VARCHAR
+);
+"""
+
+
+def raw_table(entity: Entity) -> str:
+    return f"raw.{entity.name}"
+
+
+def create_raw_table_sql(entity: Entity) -> str:
+    cols = [f'"{c.name}" {SQL_TYPES[c.type]}' for c in entity.columns]
+    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS {raw_table(entity)} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def ensure_warehouse_schema(con) -> None:
+    """Create the raw, ops, quality and meta schemas and every raw table (idempotent)."""
+    con.execute(OPS_DDL)
+    for entity in ENTITIES:
+        con.execute(create_raw_table_sql(entity))
