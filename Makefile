@@ -1,0 +1,54 @@
+# Salescope front door. `make demo` and `make test` do every set-up step themselves on a machine
+# that has python3 and the package registries.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8501
+
+.PHONY: install demo run serve ui test lint lock bench docs clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the demo: generate demo data, run the whole graph, publish, then serve the dashboard
+demo: install
+	$(BIN)/salescope run
+	$(BIN)/salescope serve --port $(PORT)
+
+run: install
+	$(BIN)/salescope run
+
+serve: install
+	$(BIN)/salescope serve --port $(PORT)
+
+ui: install
+	$(BIN)/salescope ui
+
+## every test: lint, then pytest (unit, dbt, end-to-end, dashboard)
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+## refresh the lock after changing dependencies in pyproject.toml
+lock:
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url -o requirements.lock pyproject.toml
+
+bench: install
+	$(BIN)/python bench/run_bench.py
+
+docs: install
+	$(BIN)/salescope prepare
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir ../.salescope/dbt --target-path ../.salescope/dbt/docs-target
+
+clean:
+	rm -rf .salescope dbt_project/target

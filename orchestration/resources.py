@@ -1,0 +1,38 @@
+"""Dagster resources, built from the one settings module."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import duckdb
+from dagster import ConfigurableResource
+
+from salescope.settings import Settings, get_settings
+
+
+class SalescopeResource(ConfigurableResource):
+    """Where this run reads its drop and writes its warehouse, and its as-of date ('' = derive)."""
+
+    home: str
+    source_dir: str
+    as_of: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.home)
+
+    @contextmanager
+    def warehouse(self):
+        """The single writer connection to warehouse.duckdb (every writing asset runs in pool 'warehouse')."""
+        path = self.settings.warehouse_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def default_resource() -> SalescopeResource:
+    s = get_settings()
+    return SalescopeResource(home=str(s.home), source_dir=str(s.landing_dir / "current"))
