@@ -190,7 +190,8 @@ def run_pipeline(s: Settings, source: Path, as_of: date | None) -> bool:
     elapsed = time.perf_counter() - started
     steps = {ev.step_key: ev.event_type_value for ev in result.all_events if ev.is_step_event and ev.step_key}
     published = result.success and any("serving_snapshot" in (k or "") for k in steps)
-    _print_run_summary(s, result.run_id, published, elapsed)
+    timings = {st.step_key: (st.end_time or 0) - (st.start_time or 0) for st in instance.get_run_step_stats(result.run_id)}
+    _print_run_summary(s, result.run_id, published, elapsed, timings)
     if not result.success:
         for ev in result.all_events:
             if ev.is_step_failure:
@@ -212,7 +213,7 @@ def _dagster_home(s: Settings) -> Path:
     return home
 
 
-def _print_run_summary(s: Settings, run_id: str, published: bool, elapsed: float) -> None:
+def _print_run_summary(s: Settings, run_id: str, published: bool, elapsed: float, timings: dict[str, float]) -> None:
     import duckdb
 
     if not s.warehouse_path.exists():
@@ -240,6 +241,8 @@ def _print_run_summary(s: Settings, run_id: str, published: bool, elapsed: float
     console.print(table)
     if issues:
         console.print("data issues: " + ", ".join(f"{k} ({a}) {n:,}" for k, a, n in issues))
+    if timings:
+        console.print("steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     verdict = "[green]published[/]" if published else "[red]NOT published[/] (the previous snapshot, if any, is unchanged)"
     console.print(f"{verdict} in {elapsed:.1f}s")
     console.print(f"  serving snapshot: {s.serving_path}")
