@@ -270,7 +270,7 @@ def serve(
     if not s.serving_path.exists():
         console.print("[yellow]no snapshot published yet[/]: the pages will say how to run `salescope run`")
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "app.py"),
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none"]
     console.print(f"dashboard on http://localhost:{port}  (Ctrl+C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=_child_env(s)))
 
