@@ -1,0 +1,36 @@
+-- One row per signed contract.
+-- Amounts also in CNY (`<amount>_cny`) at the rate of the row's event date: signed_date.
+
+with src as (
+
+    select * from {{ source('crm', 'contracts') }}
+
+),
+
+fx as (
+
+    select * from {{ ref('int_fx_rates_daily') }}
+
+)
+
+select
+    cast(src.contract_id as {{ dbt.type_string() }}) as contract_id,
+    cast(src.opportunity_id as {{ dbt.type_string() }}) as opportunity_id,
+    cast(src.account_id as {{ dbt.type_string() }}) as account_id,
+    cast(src.signed_date as {{ type_date() }}) as signed_date,
+    cast(src.start_date as {{ type_date() }}) as start_date,
+    cast(src.end_date as {{ type_date() }}) as end_date,
+    cast(src.contract_value as {{ type_money() }}) as contract_value,
+    cast(src.currency as {{ dbt.type_string() }}) as currency,
+    cast(src.payment_terms_days as {{ dbt.type_bigint() }}) as payment_terms_days,
+    cast(src.status as {{ dbt.type_string() }}) as contract_status,
+    {{ to_cny('src.contract_value', 'src.currency', 'fx.rate_to_cny') }} as contract_value_cny,
+    src._record_key as record_key,
+    src._source_file as source_file,
+    src._source_row as source_row,
+    src._load_id as load_id,
+    src._loaded_at as loaded_at
+from src
+left join fx
+    on fx.rate_date = src.signed_date
+    and fx.currency = src.currency
