@@ -1,6 +1,5 @@
 """The asset graph: crm/<entity> (ingestion) -> dbt models -> quality_gate -> serving_snapshot."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

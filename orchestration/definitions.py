@@ -7,10 +7,10 @@ manifest must have been prepared first (``salescope prepare``; ``salescope run``
 from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets import ALL_ASSETS, dbt_project
-from orchestration.resources import default_resource
+from orchestration.resources import dbt_resource, default_resource
+from salescope.settings import get_settings
 
 full_build = define_asset_job("full_build", selection=AssetSelection.all(), description="ingest -> dbt -> quality -> publish")
 
@@ -20,6 +20,6 @@ defs = Definitions(
     schedules=[ScheduleDefinition(job=full_build, cron_schedule="0 6 * * *", execution_timezone="Asia/Shanghai")],
     resources={
         "salescope": default_resource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_resource(dbt_project, get_settings()),
     },
 )

@@ -36,3 +36,19 @@ class SalescopeResource(ConfigurableResource):
 def default_resource() -> SalescopeResource:
     s = get_settings()
     return SalescopeResource(home=str(s.home), source_dir=str(s.landing_dir / "current"))
+
+
+def dbt_resource(project, settings: Settings):
+    """dbt CLI resource using the dbt of this interpreter's environment and the profile from the settings."""
+    import sys
+    from pathlib import Path
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_prepare import profiles_dir
+
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(profiles_dir(settings)),
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )

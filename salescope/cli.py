@@ -174,15 +174,13 @@ def run_pipeline(s: Settings, source: Path, as_of: date | None) -> bool:
     with console.status("preparing the dbt project (dbt parse)…"):
         ensure_manifest(s)
     from dagster import DagsterInstance, materialize
-    from dagster_dbt import DbtCliResource
 
     from orchestration.assets import ALL_ASSETS, dbt_project
-    from orchestration.dbt_prepare import profiles_dir
-    from orchestration.resources import SalescopeResource
+    from orchestration.resources import SalescopeResource, dbt_resource
 
     resources = {
         "salescope": SalescopeResource(home=str(s.home), source_dir=str(source), as_of=as_of.isoformat() if as_of else ""),
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(profiles_dir(s))),
+        "dbt": dbt_resource(dbt_project, s),
     }
     instance = DagsterInstance.from_config(str(_dagster_home(s)))
     with console.status("running ingest → dbt build → quality gate → publish…"):

@@ -37,9 +37,9 @@ def test_asset_graph_shape(tmp_path, monkeypatch):
     graph = defs.resolve_asset_graph()
     keys = set(graph.get_all_asset_keys())
     assert AssetKey(["crm", "opportunities"]) in keys
-    assert AssetKey(["fct_opportunities"]) in keys
+    assert AssetKey(["marts", "fct_opportunities"]) in keys
     # lineage: the dbt staging model reads the ingested crm asset; publish comes after the gate
-    assert AssetKey(["crm", "opportunities"]) in graph.get(AssetKey(["stg_crm__opportunities"])).parent_keys
+    assert AssetKey(["crm", "opportunities"]) in graph.get(AssetKey(["staging", "stg_crm__opportunities"])).parent_keys
     assert AssetKey(["quality_gate"]) in graph.get(AssetKey(["serving_snapshot"])).parent_keys
     pools = {graph.get(k).pools for k in (AssetKey(["quality_gate"]), AssetKey(["serving_snapshot"]))}
     assert all(p == {"warehouse"} for p in pools)
