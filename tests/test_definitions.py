@@ -41,5 +41,5 @@ def test_asset_graph_shape(tmp_path, monkeypatch):
     # lineage: the dbt staging model reads the ingested crm asset; publish comes after the gate
     assert AssetKey(["crm", "opportunities"]) in graph.get(AssetKey(["staging", "stg_crm__opportunities"])).parent_keys
     assert AssetKey(["quality_gate"]) in graph.get(AssetKey(["serving_snapshot"])).parent_keys
-    pools = {graph.get(k).pools for k in (AssetKey(["quality_gate"]), AssetKey(["serving_snapshot"]))}
-    assert all(p == {"warehouse"} for p in pools)
+    for key in (AssetKey(["crm", "opportunities"]), AssetKey(["marts", "fct_opportunities"]), AssetKey(["serving_snapshot"])):
+        assert graph.get(key).pools == {"warehouse"}, key
