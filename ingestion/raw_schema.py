@@ -2,6 +2,8 @@
 
 ``raw.<entity>`` holds the typed, normalised, accepted rows (latest load wins per primary key) plus
 lineage columns. ``ops.load_log``, ``ops.quarantine`` and ``quality.issues`` record every load.
+Timestamps of the ops tables (``loaded_at``, ``quarantined_at``, ``detected_at``) are wall-clock
+Asia/Shanghai, like the business timestamps. Write to these tables with explicit column lists.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
     rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
     status VARCHAR, message VARCHAR, loaded_at TIMESTAMP
 );
+-- per load (ops.load_log.load_id) of ingestion: how the file was read and judged
+CREATE TABLE IF NOT EXISTS ops.load_details (
+    load_id VARCHAR, as_of DATE, format VARCHAR, encoding VARCHAR, ignored_columns VARCHAR
+);
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     load_id VARCHAR, run_id VARCHAR, entity VARCHAR, source_file VARCHAR, source_row BIGINT,
     record_key VARCHAR, kind VARCHAR, column_name VARCHAR, reason VARCHAR, raw_record VARCHAR,
@@ -45,9 +51,16 @@ CREATE TABLE IF NOT EXISTS ops.quarantine (
 );
 CREATE TABLE IF NOT EXISTS quality.issues (
     entity VARCHAR, record_key VARCHAR, kind VARCHAR, severity VARCHAR, action VARCHAR,
-    detail VARCHAR, source_file VARCHAR, source_row BIGINT, detected_at TIMESTAMP, run_id VARCHAR
+    detail VARCHAR, source_file VARCHAR, source_row BIGINT, detected_at TIMESTAMP, run_id VARCHAR,
+    column_name VARCHAR, load_id VARCHAR
 );
 """
+
+# columns added after the first layout: (table, column, type), applied to existing warehouses too
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("quality.issues", "column_name", "VARCHAR"),  # the contract column (or 'a,b' for a composite key)
+    ("quality.issues", "load_id", "VARCHAR"),  # the load that found it (ops.load_log.load_id)
+)
 
 
 def raw_table(entity: Entity) -> str:
@@ -63,5 +76,7 @@ def create_raw_table_sql(entity: Entity) -> str:
 def ensure_warehouse_schema(con) -> None:
     """Create the raw, ops, quality and meta schemas and every raw table (idempotent)."""
     con.execute(OPS_DDL)
+    for table, column, typ in ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {typ}")
     for entity in ENTITIES:
         con.execute(create_raw_table_sql(entity))
