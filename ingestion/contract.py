@@ -27,7 +27,7 @@ ColumnType = Literal["str", "int", "float", "amount", "date", "timestamp", "bool
 DEFECT_KINDS: dict[str, str] = {
     "missing_required": "a required value is empty",
     "bad_type": "a value cannot be read as its type (number, true/false)",
-    "negative_amount": "an amount or number that must not be negative is below zero",
+    "negative_amount": "an amount (money) is below zero",
     "unknown_category": "a value is not in the column's list of allowed values",
     "duplicate_key": "the primary key appears more than once",
     "orphan_fk": "a reference points to a record that does not exist",

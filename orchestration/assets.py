@@ -23,10 +23,10 @@ from ingestion import ingest_directory, run_cross_checks
 from ingestion.contract import ENTITIES
 from orchestration import run_context
 from orchestration.dbt_args import build_args
-from orchestration.dbt_prepare import MANIFEST_PATH, profiles_dir
+from orchestration.dbt_prepare import MANIFEST_PATH
 from orchestration.publish import publish_snapshot
 from orchestration.resources import SalescopeResource
-from salescope.settings import DBT_PROJECT_DIR, get_settings
+from salescope.settings import DBT_PROJECT_DIR
 
 WAREHOUSE_POOL = "warehouse"  # one writer: every asset that writes warehouse.duckdb runs in this pool
 
@@ -87,10 +87,8 @@ def crm_raw(context: AssetExecutionContext, salescope: SalescopeResource):
         )
 
 
-settings = get_settings()
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR, target_path=MANIFEST_PATH.parent, profiles_dir=profiles_dir(settings)
-)
+# the profile is handed to the dbt resource per run (it depends on SALESCOPE_HOME), not fixed here
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=MANIFEST_PATH.parent)
 
 
 @dbt_assets(manifest=MANIFEST_PATH, project=dbt_project, pool=WAREHOUSE_POOL)
