@@ -6,18 +6,19 @@ manifest must have been prepared first (``salescope prepare``; ``salescope run``
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job
+from dagster import Definitions
 
 from orchestration.assets import ALL_ASSETS, dbt_project
+from orchestration.jobs import full_build
 from orchestration.resources import dbt_resource, default_resource
+from orchestration.sensors import daily_build, landing_files_changed
 from salescope.settings import get_settings
-
-full_build = define_asset_job("full_build", selection=AssetSelection.all(), description="ingest -> dbt -> quality -> publish")
 
 defs = Definitions(
     assets=ALL_ASSETS,
     jobs=[full_build],
-    schedules=[ScheduleDefinition(job=full_build, cron_schedule="0 6 * * *", execution_timezone="Asia/Shanghai")],
+    schedules=[daily_build],
+    sensors=[landing_files_changed],
     resources={
         "salescope": default_resource(),
         "dbt": dbt_resource(dbt_project, get_settings()),

@@ -43,3 +43,18 @@ def test_asset_graph_shape(tmp_path, monkeypatch):
     assert AssetKey(["quality_gate"]) in graph.get(AssetKey(["serving_snapshot"])).parent_keys
     for key in (AssetKey(["crm", "opportunities"]), AssetKey(["marts", "fct_opportunities"]), AssetKey(["serving_snapshot"])):
         assert graph.get(key).pools == {"warehouse"}, key
+
+
+def test_landing_sensor_fingerprint(tmp_path):
+    from orchestration.sensors import landing_fingerprint
+
+    assert landing_fingerprint(tmp_path / "absent") is None
+    assert landing_fingerprint(tmp_path) is None
+    (tmp_path / "_manifest.json").write_text("{}")
+    assert landing_fingerprint(tmp_path) is None  # underscore files are not data
+    f = tmp_path / "accounts.csv"
+    f.write_text("account_id\nA1\n")
+    first = landing_fingerprint(tmp_path)
+    assert first and landing_fingerprint(tmp_path) == first
+    f.write_text("account_id\nA1\nA2\n")
+    assert landing_fingerprint(tmp_path) != first
