@@ -184,7 +184,11 @@ def run_pipeline(s: Settings, source: Path, as_of: date | None) -> bool:
     }
     instance = DagsterInstance.from_config(str(_dagster_home(s)))
     with console.status("running ingest → dbt build → quality gate → publish…"):
-        result = materialize(ALL_ASSETS, resources=resources, instance=instance, raise_on_error=False)
+        result = materialize(
+            ALL_ASSETS, resources=resources, instance=instance, raise_on_error=False,
+            # step logs go to the Dagster event log (salescope ui); the terminal gets the summary below
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
     elapsed = time.perf_counter() - started
     steps = {ev.step_key: ev.event_type_value for ev in result.all_events if ev.is_step_event and ev.step_key}
     published = result.success and any("serving_snapshot" in (k or "") for k in steps)
