@@ -11,27 +11,46 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+import logging  # noqa: E402
+
 import streamlit as st  # noqa: E402
 
+from dashboards import session  # noqa: E402
+from dashboards.access import PAGES, pages_for  # noqa: E402
 from dashboards.i18n import language_selector, t  # noqa: E402
 
 # Page scripts live in views/, not pages/: Streamlit still auto-discovers a pages/ folder beside the entry
 # script, and when a page's url_path equals its file name there, a rerun runs that file alone, skipping this
 # script (so no sidebar, no language switch). Seen with AppTest in Streamlit 1.67.
-VIEWS_DIR = Path(__file__).resolve().parent / "views"
+
+log = logging.getLogger("salescope.dashboards.app")
 
 st.set_page_config(page_title="Salescope", page_icon=":material/insights:", layout="wide")
 
-lang = language_selector()
-page = st.navigation(
-    [
-        st.Page(
-            VIEWS_DIR / "overview.py",
-            title=t("nav.overview", lang),
-            icon=":material/dashboard:",
-            url_path="overview",
-            default=True,
-        ),
+
+def _pages(specs, lang: str) -> list:
+    return [
+        st.Page(spec.path, title=t(f"nav.{spec.key}", lang), icon=spec.icon, url_path=spec.key, default=i == 0)
+        for i, spec in enumerate(specs)
     ]
-)
-page.run()
+
+
+lang = language_selector()
+try:
+    user = session.authenticate()
+except Exception:  # the auth database unreadable: say so, never a stack trace
+    log.exception("authentication failed")
+    st.error(t("error.generic", lang), icon=":material/error:")
+    st.stop()
+
+if user is None:
+    # every page registered but hidden, so the URL (page and filters) survives the sign-in
+    st.navigation(_pages(PAGES, lang), position="hidden")
+    session.login_form(lang)
+else:
+    session.sidebar_user(user, lang)
+    allowed = pages_for(user.role)
+    if not allowed:
+        st.warning(t("access.no_pages", lang), icon=":material/lock:")
+        st.stop()
+    st.navigation(_pages(allowed, lang)).run()

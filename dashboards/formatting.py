@@ -54,3 +54,13 @@ def days(x: float | None, lang: str, *, signed: bool = False) -> str:
 def money_axis_divisor(lang: str) -> float:
     """Charts show amounts in 万元 (zh) or millions (en)."""
     return 1e4 if lang == "zh" else 1e6
+
+
+_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
+
+
+def plain(text: object) -> str:
+    """Data (names typed into the CRM) made safe for Markdown labels: every Markdown or HTML character is
+    backslash-escaped, so ``<script>`` or ``**x**`` shows as typed and never becomes markup."""
+    s = "" if text is None else str(text)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)

@@ -134,12 +134,24 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+from dashboards.i18n_more import EN as _EN  # noqa: E402
+from dashboards.i18n_more import ZH as _ZH  # noqa: E402
+
+STRINGS["zh"].update(_ZH)
+STRINGS["en"].update(_EN)
+
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def t(key: str, lang: str, **kwargs: object) -> str:
     text = STRINGS.get(lang, STRINGS[DEFAULT_LANG]).get(key) or STRINGS[DEFAULT_LANG][key]
     return text.format(**kwargs) if kwargs else text
+
+
+def label(key: str, lang: str, fallback: object) -> str:
+    """The string for ``key`` when there is one (codes from the data: stages, regions), else ``fallback``."""
+    text = STRINGS.get(lang, {}).get(key) or STRINGS[DEFAULT_LANG].get(key)
+    return text if text is not None else str(fallback)
 
 
 def month_label(year: int, month: int, lang: str) -> str:

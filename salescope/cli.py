@@ -159,6 +159,7 @@ def run(
     given = _parse_date(as_of, "--as-of")
     if source is None:
         source = _demo_source(s, scale, seed)
+        _users.ensure_demo_users(s, source)
         given = given or date.fromisoformat(DEFAULT_AS_OF)
     elif not source.is_dir():
         _fail(f"--source {source} is not a folder: pass the folder that holds your export files")
@@ -319,6 +320,9 @@ def contract(
         return
     print(json.dumps({e.name: e.column_names for e in ENTITIES}, indent=1, ensure_ascii=False))
 
+
+from salescope.commands import users as _users  # noqa: E402, I001
+_users.register(app)
 
 if __name__ == "__main__":
     app()

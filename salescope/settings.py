@@ -58,6 +58,11 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def auth_db_path(self) -> Path:
+        """Dashboard users, sessions and audit log (SQLite), kept outside the serving snapshot."""
+        return self.home / "auth" / "auth.db"
+
     def ensure_dirs(self) -> None:
         for d in (
             self.landing_dir,

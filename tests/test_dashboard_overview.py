@@ -22,6 +22,8 @@ from streamlit.testing.v1 import AppTest
 from dashboards import db, formatting, queries
 from dashboards.i18n import STRINGS
 from dashboards.scope import Scope
+from dashboards.testing import sign_in
+from salescope.settings import Settings
 
 APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
 TIMEOUT = 60
@@ -206,6 +208,7 @@ def serving(home) -> Path:
 
 def run_app(lang: str | None = None, period: int | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    sign_in(at, Settings.from_env().home, "executive")  # sees everything: the whole-company figures
     if lang:
         at.query_params["lang"] = lang
     if period:

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import db, queries
+from dashboards import db, queries, session
 from dashboards import formatting as fmt
 from dashboards.i18n import current_lang, month_label, t
 from dashboards.queries import PublishInfo
@@ -118,6 +118,38 @@ def _kpi_cards(complete: pd.DataFrame, window: pd.DataFrame, lang: str) -> None:
             )
 
 
+# (key, column, value format, delta format, delta colour): the cards under the first four, when present
+EXTRA_KPIS: tuple[tuple[str, str, Callable, Callable, str], ...] = (
+    ("attainment", "attainment", lambda v, _l: fmt.percent(v), fmt.points, "normal"),
+    ("pipeline_coverage", "coverage", lambda v, _l: fmt.NO_VALUE if pd.isna(v) else f"{v:.2f}",
+     lambda v, _l: f"{v:+.2f}", "normal"),
+    ("nps", "nps", lambda v, _l: fmt.NO_VALUE if pd.isna(v) else f"{v:.0f}", lambda v, _l: f"{v:+.0f}", "normal"),
+    ("dso", "dso", fmt.days, partial(fmt.days, signed=True), "inverse"),
+)
+
+
+def _extra_cards(extra: pd.DataFrame, latest: pd.Timestamp, window_start: pd.Timestamp, lang: str) -> None:
+    """Attainment, coverage, NPS and DSO for the same month, when their marts are in the snapshot."""
+    shown = [k for k in EXTRA_KPIS if k[1] in extra.columns]
+    if not shown or extra.empty:
+        return
+    complete = extra[extra["month"] <= latest]
+    if complete.empty:
+        return
+    cur = complete.iloc[-1]
+    prev = complete.iloc[-2] if len(complete) > 1 else None
+    window = complete[complete["month"] >= window_start]
+    for cell, (key, col, fmt_value, fmt_delta, delta_color) in zip(st.columns(len(shown)), shown, strict=True):
+        diff = _diff(cur, prev, col)
+        with cell, st.container(border=True):
+            st.metric(
+                t(f"kpi.{key}", lang), fmt_value(cur[col], lang), None if diff is None else fmt_delta(diff, lang),
+                help=t(f"help.{key}", lang), delta_color=delta_color,
+                delta_description=t("kpi.vs_prev", lang) if diff is not None else None,
+                chart_data=[float(v) for v in window[col].dropna()] or None, chart_type="line",
+            )
+
+
 def _figure(trace: go.BaseTraceType, title: str, y_title: str, y_format: str, n_months: int) -> go.Figure:
     fig = go.Figure(trace)
     fig.update_layout(
@@ -215,19 +247,16 @@ def _table(window: pd.DataFrame, lang: str, as_of: date | None) -> None:
             labels["cycle_days_median"]: st.column_config.NumberColumn(format="%.1f"),
         },
     )
-    st.download_button(
-        t("download.csv", lang),
-        data=table.to_csv(index=False).encode("utf-8-sig"),  # BOM: Excel opens Chinese headers correctly
-        file_name=f"salescope_monthly_{as_of.isoformat() if as_of else 'snapshot'}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
+    session.download_csv(
+        table, "overview.monthly", f"salescope_monthly_{as_of.isoformat() if as_of else 'snapshot'}.csv", lang
     )
 
 
 def render() -> None:
     lang = current_lang()
     st.title(t("overview.title", lang))
+    if session.require_page("overview", lang) is None:
+        return
     path = get_settings().serving_path
     snap = db.current_snapshot(path)
     if snap is None:
@@ -251,6 +280,7 @@ def render() -> None:
     complete = monthly[monthly["month"] <= latest]
     window = complete.tail(period)
     _kpi_cards(complete, window, lang)
+    _extra_cards(queries.extra_monthly_kpis(snap, current_scope()), latest, window["month"].min(), lang)
     _charts(window, lang)
     _table(window, lang, as_of)
 
