@@ -1,8 +1,9 @@
 """The first quality gate: a handful of SQL checks over the warehouse that decide whether a build may
 be published. Each check is ``blocking`` (a failure stops the publish) or ``warning`` (publishes, shows).
 
-Great Expectations suites from the contract extend this later (issue: data governance); their results
-land in the same ``quality.validation_results`` table so stewards read one history.
+The Great Expectations suites (``data_quality.runner``) extend this; their results land in the same
+``quality.validation_results`` table (history kept, one row per run and expectation) so stewards read one
+history.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ class CheckResult:
     severity: str  # 'blocking' | 'warning'
     detail: str
     sample_keys: list[str] = field(default_factory=list)
+    skipped: bool = False  # the suite could not run (its table is absent): recorded with success NULL
+
+    @property
+    def status(self) -> str:
+        if self.skipped:
+            return "skipped"
+        return "passed" if self.success else ("failed" if self.severity == "blocking" else "warning")
 
 
 @dataclass
@@ -158,7 +166,7 @@ def record_results(con, result: GateResult) -> None:
     con.executemany(
         "INSERT INTO quality.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            [result.run_id, c.suite, c.expectation, c.column, c.success, c.unexpected_count,
+            [result.run_id, c.suite, c.expectation, c.column, None if c.skipped else c.success, c.unexpected_count,
              c.unexpected_percent, c.severity, json.dumps(c.sample_keys, ensure_ascii=False), c.detail, now]
             for c in result.checks
         ],

@@ -18,7 +18,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from data_quality.gate import run_gate
+from data_quality.mart_suites import MART_SUITES
 from ingestion import ingest_directory, run_cross_checks
 from ingestion.contract import ENTITIES
 from orchestration import run_context
@@ -99,21 +99,87 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, salescope: S
     yield from dbt.cli(build_args(as_of), context=context).stream()
 
 
-@asset(deps=dbt_models.keys, group_name="quality", pool=WAREHOUSE_POOL, kinds={"duckdb"})
-def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
-    """Blocking checks that decide whether this build may be published."""
+# Each suite is an asset check on the asset it validates; the quality_gate op runs them all (one GX
+# context, one warehouse connection) and yields their results: severity ERROR when a blocking expectation
+# failed, WARN for warnings only. The specs cannot be Dagster-`blocking` (the checks of crm/* run after
+# dbt, which reads crm/*: a cycle); the gate op blocks instead, failing before serving_snapshot runs.
+QUALITY_CHECKS: list[AssetCheckSpec] = [
+    *(AssetCheckSpec("raw_suite", asset=crm_key(e.name),
+                     description=f"contract suite of raw.{e.name} (GX): types, required, key, references, values, ranges, dates")
+      for e in ENTITIES),
+    *(AssetCheckSpec("operational", asset=crm_key(e.name),
+                     description="file present, volume change, freshness, null-rate drift")
+      for e in ENTITIES),
+    *(AssetCheckSpec("mart_suite", asset=key, description=f"METRICS.md invariants of marts.{key.path[-1]} (GX)")
+      for key in sorted(dbt_models.keys, key=lambda k: k.to_user_string())
+      if len(key.path) == 2 and key.path[0] == "marts" and key.path[-1] in MART_SUITES),
+]
+
+
+def _check_status_for(quality, suite: str) -> tuple[bool, AssetCheckSeverity, dict]:
+    checks = [c for c in quality.gate.checks if c.suite == suite]
+    failed = [c for c in checks if not c.success]
+    blocking = [c for c in failed if c.severity == "blocking"]
+    status = quality.suite_status().get(suite, "skipped")
+    metadata = {
+        "status": status,
+        "expectations": len(checks),
+        "failed": MetadataValue.md("\n".join(f"- [{c.severity}] {c.expectation} ({c.column or '-'}): {c.detail}"
+                                              + (f" e.g. {', '.join(c.sample_keys[:5])}" if c.sample_keys else "")
+                                              for c in failed) or "none"),
+    }
+    return not failed, AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN, metadata
+
+
+def _as_of(con, run_id: str):
+    """The run's as-of date; when the gate runs alone (no ingestion in this run), the latest run's."""
+    try:
+        return run_context.as_of_for_run(con, run_id)
+    except RuntimeError:
+        row = con.execute("SELECT as_of FROM meta.run_context ORDER BY decided_at DESC LIMIT 1").fetchall()
+        if not row:
+            raise
+        return row[0][0]
+
+
+@multi_asset(
+    specs=[AssetSpec("quality_gate", deps=dbt_models.keys, group_name="quality", kinds={"duckdb"},
+                     description="Every quality suite (ingestion, operational, raw contract, marts): the gate of the publish")],
+    check_specs=QUALITY_CHECKS,
+    pool=WAREHOUSE_POOL,
+    allow_arbitrary_check_specs=True,  # the checks belong to the crm/* and marts/* assets they validate
+)
+def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
+    """Run every suite, record results, issues, summary and Data Docs; fail (no publish) on a blocking failure."""
+    from data_quality.runner import run_quality
+
     with salescope.warehouse() as con:
-        gate = run_gate(con, context.run_id)
-    lines = [f"[{c.severity}] {c.suite}: {c.expectation} — {c.detail}" for c in gate.blocking_failures]
-    if not gate.passed:
+        as_of = _as_of(con, context.run_id)
+        quality = run_quality(con, context.run_id, as_of=as_of, docs_dir=salescope.settings.quality_docs_dir)
+    for spec in QUALITY_CHECKS:
+        entity = spec.asset_key.path[-1]
+        suite = {"raw_suite": f"raw.{entity}", "operational": f"ops.{entity}", "mart_suite": f"marts.{entity}"}[spec.name]
+        passed, severity, metadata = _check_status_for(quality, suite)
+        yield AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name, passed=passed, severity=severity,
+                               metadata=metadata)
+    context.log.info(f"quality: {quality.gate.status}; Data Docs: {quality.docs_index}; timings {quality.timings}")
+    lines = quality.failure_lines()
+    if not quality.passed:
         raise Failure(
-            "quality gate failed; the serving snapshot was left as it was:\n" + "\n".join(lines),
-            metadata={"failures": MetadataValue.md("\n".join(f"- {x}" for x in lines))},
+            "quality gate failed; the serving snapshot was left as it was. Blocking failures:\n" + "\n".join(lines)
+            + f"\nData Docs: {quality.docs_index}\nFix list: salescope quality --fix-list fixes.csv",
+            metadata={"failures": MetadataValue.md("\n".join(f"- {x}" for x in lines)),
+                      "docs": str(quality.docs_index)},
         )
-    return MaterializeResult(metadata={"status": gate.status, "warnings": len(gate.warnings)})
+    yield MaterializeResult(
+        asset_key="quality_gate",
+        metadata={"status": quality.gate.status, "warnings": len(quality.gate.warnings),
+                  "docs": str(quality.docs_index), **{f"seconds_{k}": round(v, 2) for k, v in quality.timings.items()}},
+    )
 
 
-@asset(deps=[quality_gate], group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb"})
+@asset(deps=[quality_gate, AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])],
+       group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb"})
 def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """serving.duckdb: marts, ml, quality and load log for the dashboards, swapped in atomically."""
     with salescope.warehouse() as con:
@@ -129,4 +195,6 @@ def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResourc
     return MaterializeResult(metadata={"path": str(res.path), "tables": len(res.row_counts), "as_of": str(as_of)})
 
 
-ALL_ASSETS = [crm_raw, dbt_models, quality_gate, serving_snapshot]
+from orchestration.ml_assets import ML_ASSETS  # noqa: E402  (ML: deal scores, LTV, next actions)
+
+ALL_ASSETS = [crm_raw, dbt_models, quality_gate, serving_snapshot, *ML_ASSETS]

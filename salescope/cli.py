@@ -323,6 +323,10 @@ def contract(
 
 from salescope.commands import users as _users  # noqa: E402, I001
 _users.register(app)
+from salescope.commands import ltv as _ltv  # noqa: E402, I001
+_ltv.register(app)
+from salescope.commands import quality as _quality  # noqa: E402, I001
+_quality.register(app)
 
 if __name__ == "__main__":
     app()

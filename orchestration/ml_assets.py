@@ -1,0 +1,141 @@
+"""ML assets: deal scores, customer LTV, next best actions (ml.* tables; registry under Settings.models_dir).
+
+They read the marts through the single warehouse connection, in pool 'warehouse'. A missing mart or too
+little data skips the step with a log message; ML never blocks publishing the marts.
+"""
+
+
+import time
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from models_ml import deal_scoring, features
+from models_ml.customer_ltv import customer_ltv
+from models_ml.deal_scoring import write_table
+from models_ml.forecast import pipeline_forecast
+from models_ml.next_actions import next_actions, practice_rates
+from orchestration import run_context
+from orchestration.resources import SalescopeResource
+
+WAREHOUSE_POOL = "warehouse"  # the one-writer pool of orchestration.assets (not imported: it imports us)
+ML_KEYS = [AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])]
+
+
+def _marts(*names: str) -> list[AssetKey]:
+    return [AssetKey(["marts", n]) for n in names]
+
+
+def _missing(con, *tables: str) -> list[str]:
+    return [t for t in tables if not features.table_exists(con, t)]
+
+
+def _skipped(context: AssetExecutionContext, why: str) -> MaterializeResult:
+    context.log.warning(f"skipped: {why}")
+    return MaterializeResult(metadata={"status": "skipped", "why": why})
+
+
+def _failed(context: AssetExecutionContext, err: Exception) -> MaterializeResult:
+    context.log.error(f"ML step failed, publishing goes on without it: {type(err).__name__}: {err}")
+    return MaterializeResult(metadata={"status": "failed", "error": f"{type(err).__name__}: {err}"})
+
+
+@asset(deps=_marts("fct_pipeline_snapshots", "fct_opportunities"), group_name="ml", pool=WAREHOUSE_POOL,
+       kinds={"scikitlearn", "duckdb"})
+def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
+    """ml.deal_scores (win probability, score 1–99, reasons zh/en) for every open deal; ml.feature_importance,
+    ml.calibration, ml.model_metrics, ml.model_registry, ml.forecast, ml.forecast_backtest."""
+    with salescope.warehouse() as con:
+        missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
+        if missing:
+            return _skipped(context, f"{', '.join(missing)} not in the warehouse: no deal scores this run")
+        try:
+            t0 = time.perf_counter()
+            as_of = run_context.as_of_for_run(con, context.run_id)
+            snaps = features.load_snapshots(con, until=as_of)
+            outcomes = features.load_outcomes(con)
+            res = deal_scoring.run(snaps, outcomes, as_of, salescope.settings.models_dir)
+            counts = deal_scoring.write_tables(con, res, salescope.settings.models_dir)
+            open_x = deal_scoring.open_deal_features(snaps, outcomes, as_of)
+            scored = open_x.merge(res.scores[["opportunity_id", "win_probability"]], on="opportunity_id")
+            write_table(con, "ml.forecast", pipeline_forecast(scored).assign(as_of=as_of))
+            fb = res.train.forecast_backtest if res.train is not None else None
+            if fb is not None:
+                write_table(con, "ml.forecast_backtest", fb.assign(as_of=as_of))
+        except Exception as err:  # ML never blocks the marts from being published
+            return _failed(context, err)
+    context.log.info(f"{res.message}; scored with {res.model_version} ({res.promotion_reason})")
+    bt = res.train.backtest if res.train else {}
+    return MaterializeResult(metadata={
+        "status": "fallback" if res.fallback else "scored",
+        "message": res.message,
+        "model_version": res.model_version,
+        "promotion": res.promotion_reason,
+        "open_deals": len(res.scores),
+        "backtest_roc_auc": float(bt.get("roc_auc", float("nan"))),
+        "backtest_brier": float(bt.get("brier", float("nan"))),
+        "tables": MetadataValue.json(counts),
+        "seconds": round(time.perf_counter() - t0, 1),
+    })
+
+
+@asset(deps=_marts("fct_opportunities", "mart_customer_profile", "dim_accounts"), group_name="ml",
+       pool=WAREHOUSE_POOL, kinds={"scipy", "duckdb"})
+def ml_customer_ltv(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
+    """ml.customer_ltv: P(alive), expected purchases, predicted LTV 12/24/36 months, tier and lifecycle."""
+    with salescope.warehouse() as con:
+        missing = _missing(con, features.OUTCOME_TABLE)
+        if missing:
+            return _skipped(context, f"{', '.join(missing)} not in the warehouse: no customer LTV this run")
+        try:
+            as_of = run_context.as_of_for_run(con, context.run_id)
+            res = customer_ltv(con, as_of)
+            write_table(con, "ml.customer_ltv", res.table)
+            if res.fit is not None:
+                p = res.fit.params_dict()
+                write_table(con, "ml.ltv_parameters", _params_frame(p, as_of))
+        except Exception as err:
+            return _failed(context, err)
+    context.log.info(res.message)
+    return MaterializeResult(metadata={"status": "fitted" if res.fit else "skipped", "message": res.message,
+                                       "rows": len(res.table)})
+
+
+def _params_frame(p: dict, as_of):
+    import pandas as pd
+
+    rows = [{"model": "bgnbd", "parameter": k, "value": float(v)} for k, v in p["bgnbd"].items()]
+    if p["gamma_gamma"]:
+        rows += [{"model": "gamma_gamma", "parameter": k, "value": float(v)} for k, v in p["gamma_gamma"].items()]
+    return pd.DataFrame(rows).assign(time_unit=p["time_unit"], calibration_end=as_of)
+
+
+@asset(deps=[*_marts("fct_pipeline_snapshots", "fct_opportunities", "mart_deal_risk"), AssetKey(["ml_deal_scores"])],
+       group_name="ml", pool=WAREHOUSE_POOL, kinds={"duckdb"})
+def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
+    """ml.next_actions: per open deal, ranked suggestions with the evidence from won deals and stall reasons."""
+    with salescope.warehouse() as con:
+        missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
+        if missing:
+            return _skipped(context, f"{', '.join(missing)} not in the warehouse: no next actions this run")
+        try:
+            as_of = run_context.as_of_for_run(con, context.run_id)
+            snaps = features.load_snapshots(con, until=as_of)
+            outcomes = features.load_outcomes(con)
+            X = features.build_features(snaps, outcomes)
+            y = features.label(X, outcomes, as_of)
+            rates = practice_rates(X[y.notna()], y[y.notna()])
+            risk = None
+            if features.table_exists(con, "marts.mart_deal_risk"):
+                risk = con.execute("SELECT opportunity_id, stall_reasons FROM marts.mart_deal_risk").df()
+            else:
+                context.log.warning("marts.mart_deal_risk not in the warehouse: stall reasons derived from the snapshot")
+            open_x = X[X["snapshot_date"] == as_of]
+            actions = next_actions(open_x, rates, risk)
+            write_table(con, "ml.next_actions", actions.assign(as_of=as_of))
+        except Exception as err:
+            return _failed(context, err)
+    return MaterializeResult(metadata={"status": "done", "rows": len(actions),
+                                       "deals_with_actions": int(actions["opportunity_id"].nunique())})
+
+
+ML_ASSETS = [ml_deal_scores, ml_customer_ltv, ml_next_actions]

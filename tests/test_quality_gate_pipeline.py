@@ -1,0 +1,146 @@
+"""A systemic failure never reaches the serving snapshot: the gate blocks, the previous file stays byte-identical.
+
+One home per module: a run at defect rate 0.02 publishes (with warnings); then three broken runs on the
+same home must each be blocked, the CLI exiting non-zero and naming what failed and where:
+30% of opportunities without amounts (whole graph, through the CLI); a drop without its payments file and
+a corrupted mart (the gate re-run on the built warehouse: the graph without dbt, to keep the test short).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from salescope.cli import app, run_pipeline
+from salescope.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, drop_factory):
+    drop, manifest = drop_factory(scale=0.05, seed=11, defect_rate=0.02)
+    s = Settings.from_env(tmp_path_factory.mktemp("quality-home") / "home")
+    s.ensure_dirs()
+    published = run_pipeline(s, drop, None)
+    return s, drop, manifest, published
+
+
+def _materialize(s: Settings, source, keys):
+    from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, materialize
+
+    from orchestration.assets import ALL_ASSETS, QUALITY_CHECKS, dbt_project
+    from orchestration.resources import SalescopeResource, dbt_resource
+
+    resources = {
+        "salescope": SalescopeResource(home=str(s.home), source_dir=str(source), as_of=""),
+        "dbt": dbt_resource(dbt_project, s),
+    }
+    return materialize(
+        ALL_ASSETS,
+        # the gate's op holds every suite's check: select them with it
+        selection=AssetSelection.assets(*[AssetKey(k) for k in keys])
+        | AssetSelection.checks(*[AssetCheckKey(c.asset_key, c.name) for c in QUALITY_CHECKS]),
+        resources=resources,
+        instance=DagsterInstance.ephemeral(), raise_on_error=False,
+    )
+
+
+def _failure_text(result) -> str:
+    return "\n".join(ev.step_failure_data.error.message for ev in result.all_events if ev.is_step_failure)
+
+
+def test_a_few_defects_publish_with_warnings(home):
+    s, _, _, published = home
+    assert published
+    con = duckdb.connect(str(s.serving_path), read_only=True)
+    assert con.execute("SELECT quality_status FROM meta.publish_log").fetchall() == [("warnings",)]
+    # the stewards' summary is published with the snapshot; docs exist and agree with it
+    suites = dict(con.execute("SELECT suite, status FROM quality.summary").fetchall())
+    assert suites["raw.activities"] == "warnings" and "failed" not in suites.values()
+    assert suites["marts.mart_bookings_monthly"] == "passed"
+    index = (s.quality_docs_dir / "index.html").read_text(encoding="utf-8")
+    for suite, status in suites.items():
+        assert suite in index and status in index
+
+
+def test_missing_amounts_block_the_publish(home, tmp_path):
+    s, drop, _, _ = home
+    bad = tmp_path / "drop"
+    shutil.copytree(drop, bad)
+    path = bad / "opportunities.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    blanked = [r["opportunity_id"] for i, r in enumerate(rows) if i % 10 < 3]
+    for i, r in enumerate(rows):
+        if i % 10 < 3:
+            r["amount"] = ""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    before = _sha(s.serving_path)
+
+    res = CliRunner().invoke(app, ["run", "--source", str(bad), "--home", str(s.home)])
+    out = res.output + (res.stderr if res.stderr_bytes is not None else "")
+    assert res.exit_code == 1, out
+    assert "NOT published" in out
+    assert "raw.opportunities" in out and "quarantined share" in out  # what failed and where
+    assert _sha(s.serving_path) == before
+
+    quality = CliRunner().invoke(app, ["quality", "--home", str(s.home), "--fix-list", str(tmp_path / "fix.csv")])
+    assert quality.exit_code == 1
+    with (tmp_path / "fix.csv").open(encoding="utf-8-sig") as fh:
+        fixes = [r for r in csv.DictReader(fh) if r["entity"] == "opportunities" and r["kind"] == "missing_required"]
+    assert {r["record_key"] for r in fixes} >= set(blanked)
+    assert all(r["column"] == "amount" and r["fix"] for r in fixes if r["record_key"] in blanked)
+    index = (s.quality_docs_dir / "index.html").read_text(encoding="utf-8")
+    assert "FAILED" in index and "raw.opportunities" in index
+    assert any(key in index for key in blanked)
+
+
+def test_missing_entity_file_blocks_the_publish(home, tmp_path):
+    from ingestion.contract import ENTITIES
+
+    s, drop, _, _ = home
+    bad = tmp_path / "drop"
+    shutil.copytree(drop, bad)
+    (bad / "payments.csv").unlink()
+    before = _sha(s.serving_path)
+    result = _materialize(s, bad, [["crm", e.name] for e in ENTITIES] + [["quality_gate"], ["serving_snapshot"]])
+    assert not result.success
+    text = _failure_text(result)
+    assert "ops.payments" in text and "entity file present in the drop" in text
+    assert _sha(s.serving_path) == before
+
+
+def test_corrupted_mart_blocks_the_publish(home):
+    from dagster import AssetCheckSeverity, AssetKey
+
+    s, drop, _, _ = home
+    con = duckdb.connect(str(s.warehouse_path))
+    month = con.execute(
+        "SELECT month FROM marts.mart_bookings_monthly WHERE bookings_cny > 0 ORDER BY month LIMIT 1"
+    ).fetchone()[0]
+    con.execute("UPDATE marts.mart_bookings_monthly SET bookings_cny = bookings_cny + 1000 WHERE month = ?", [month])
+    con.close()
+    before = _sha(s.serving_path)
+    result = _materialize(s, drop, [["quality_gate"], ["serving_snapshot"]])
+    assert not result.success
+    assert "marts.mart_bookings_monthly" in _failure_text(result) and str(month) in _failure_text(result)
+    assert _sha(s.serving_path) == before
+    evals = {
+        (e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    check = evals[(AssetKey(["marts", "mart_bookings_monthly"]), "mart_suite")]
+    assert not check.passed and check.severity == AssetCheckSeverity.ERROR
+    assert evals[(AssetKey(["crm", "activities"]), "raw_suite")].severity == AssetCheckSeverity.WARN
