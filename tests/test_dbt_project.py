@@ -31,6 +31,16 @@ from salescope.settings import DBT_PROJECT_DIR
 
 AS_OF = date(2026, 3, 31)
 
+# every mart of issue 3, published in the serving snapshot
+MARTS = {
+    "dim_users", "dim_accounts", "dim_contacts", "dim_date",
+    "fct_opportunities", "fct_stage_transitions", "fct_pipeline_snapshots", "fct_touchpoints",
+    "mart_bookings_monthly", "mart_funnel", "mart_rep_performance", "mart_sales_performance_rollup",
+    "mart_forecast", "mart_sales_velocity", "mart_channel_roi", "mart_customer_cohorts",
+    "mart_customer_profile", "mart_deal_risk", "mart_project_delivery", "mart_collections",
+    "mart_dso_monthly", "mart_sales_to_cash", "mart_kpi_monthly", "mart_nps",
+}
+
 
 # --- generated files ------------------------------------------------------------------------------
 
@@ -279,7 +289,7 @@ def test_docs_generate(build):
     assert "model.salescope.fct_opportunities" in catalog["nodes"]
     manifest = json.loads((build.tmp / "target" / "manifest.json").read_text(encoding="utf-8"))
     marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
-    assert len(marts) == 4
+    assert {n["name"] for n in marts} == MARTS
     for node in marts:  # grain described, contract enforced, metric docs rendered
         assert node["description"].startswith("One row per"), node["name"]
         assert node["config"]["contract"]["enforced"] is True
@@ -305,8 +315,8 @@ def test_models_land_in_plain_schemas(warehouse):
     found = {(r["table_schema"], r["table_name"]): r["table_type"] for r in rows}
     for e in ENTITIES:
         assert found[("staging", f"stg_crm__{e.name}")] == "VIEW"
-    for name in ("fct_opportunities", "dim_users", "dim_accounts", "mart_bookings_monthly"):
-        assert found[("marts", name)] == "BASE TABLE"
+    for name in MARTS:
+        assert found[("marts", name)] == "BASE TABLE", name
     assert ("intermediate", "int_fx_rates_daily") in found
     assert not any(s.startswith("main_") for s, _ in found)
 
@@ -440,3 +450,136 @@ def test_bookings_monthly(warehouse):
     assert mar["period_end"] == AS_OF
 
     assert sum(r["bookings_cny"] for r in m.values()) == Decimal("1520000.00")
+
+
+# --- the analytics marts on the fixture: the edge cases of issue 3 -----------------------------------
+
+
+def test_contact_pii_tagged_in_meta(build):
+    import json
+
+    manifest = json.loads((build.tmp / "target" / "manifest.json").read_text(encoding="utf-8"))
+    columns = manifest["nodes"]["model.salescope.dim_contacts"]["columns"]
+    assert {c for c, v in columns.items() if v.get("meta", {}).get("pii")} == {"phone", "email", "wechat_id"}
+
+
+def test_stage_transitions_skip_and_regression(warehouse):
+    rows = query(warehouse, "select * from marts.fct_stage_transitions order by opportunity_id, entry_number")
+    o1 = [r for r in rows if r["opportunity_id"] == "o1"]
+    assert [r["stage"] for r in o1] == ["initial_contact", "proposal", "won", "contract_signed"]
+    assert o1[0]["next_stage"] == "proposal" and o1[0]["is_skip"] is True  # skipped needs_confirmed
+    assert o1[0]["days_in_stage"] == 5  # 2026-01-05 -> 2026-01-10
+    assert o1[2]["days_in_stage"] == 11  # won 01-25 -> signed 02-05
+    assert o1[3]["days_in_stage"] is None and o1[3]["exited_at"] is None  # terminal
+    o2 = [r for r in rows if r["opportunity_id"] == "o2"]
+    assert [r["stage"] for r in o2] == [
+        "initial_contact", "needs_confirmed", "proposal", "needs_confirmed", "proposal", "negotiation", "won"]
+    assert [r["is_regression"] for r in o2] == [False, False, True, False, False, False, False]
+    assert o2[3]["is_regression_entry"] is True and o2[3]["is_first_entry"] is False
+    o4_current = [r for r in rows if r["opportunity_id"] == "o4" and r["is_current"]]
+    assert [(r["stage"], r["days_in_stage"]) for r in o4_current] == [("proposal", 21)]  # 03-10 -> as_of
+
+
+def test_funnel_counts_skipped_stages_as_passed(warehouse):
+    rows = query(warehouse, "select stage, sum(reached_count) as reached, sum(passed_count) as passed, "
+                            "sum(strict_next_count) as strict from marts.mart_funnel group by stage")
+    f = {r["stage"]: (r["reached"], r["passed"], r["strict"]) for r in rows}
+    # furthest stages: o1, o6 contract_signed; o2, o8, o9 won; o4 proposal; o3 needs_confirmed; o7 needs_confirmed
+    # every deal reached and passed initial_contact (o7 and o9 were created past it); strict: o2, o3, o4
+    assert f["initial_contact"] == (8, 8, 3)
+    assert f["needs_confirmed"] == (8, 6, 2)  # o1, o6, o8 skipped it and still count; o3, o7 stopped
+    assert f["proposal"] == (6, 5, 1)  # o1, o2, o4, o6, o8, o9 reached; o4 still there; o2 strict
+    assert f["won"] == (5, 2, 1)  # o1, o2, o6, o8, o9; o1 signed, o6 jumped straight to signed
+    assert f["contract_signed"] == (2, 0, 0)
+
+
+def test_rep_with_wins_and_no_losses_has_full_win_rate(warehouse):
+    rows = query(warehouse, "select * from marts.mart_rep_performance where user_id = 'u_a' order by month")
+    m = {r["month"]: r for r in rows}
+    assert (m[date(2026, 1, 1)]["won_count"], m[date(2026, 1, 1)]["lost_count"]) == (1, 0)
+    assert m[date(2026, 1, 1)]["win_rate"] == 1.0 and m[date(2026, 1, 1)]["win_rate_amount"] == 1.0
+    feb = m[date(2026, 2, 1)]
+    assert feb["bookings_cny"] == Decimal("720000.00")  # o2, USD at the won_at date's rate 7.20
+    assert feb["win_rate"] == 1.0
+    mar = m[date(2026, 3, 1)]
+    assert (mar["won_count"], mar["bookings_cny"], mar["win_rate"]) == (2, Decimal("150000.00"), 1.0)  # o8, o9
+    assert mar["cycle_days_mean"] == pytest.approx((10 + 87) / 2)
+    u_b = query(warehouse, "select * from marts.mart_rep_performance where user_id = 'u_b' and month = '2026-02-01'")[0]
+    assert (u_b["won_count"], u_b["lost_count"], u_b["win_rate"]) == (0, 1, 0.0)  # lost only: 0, not null
+    roll = query(warehouse, "select * from marts.mart_sales_performance_rollup "
+                            "where level = 'company' and month = '2026-02-01'")[0]
+    assert (roll["won_count"], roll["lost_count"], roll["win_rate"]) == (1, 1, 0.5)
+
+
+def test_pipeline_snapshots_of_a_deal_pushed_twice(warehouse):
+    rows = query(warehouse, "select * from marts.fct_pipeline_snapshots where opportunity_id = 'o4' order by snapshot_date")
+    got = [(r["snapshot_date"], r["stage"], r["push_count"], r["expected_close_date"], r["days_in_stage"]) for r in rows]
+    assert got == [
+        (date(2026, 2, 1), "initial_contact", 0, date(2026, 3, 15), 0),
+        (date(2026, 2, 8), "initial_contact", 0, date(2026, 3, 15), 7),
+        (date(2026, 2, 15), "needs_confirmed", 0, date(2026, 3, 15), 5),
+        (date(2026, 2, 22), "needs_confirmed", 0, date(2026, 3, 15), 12),
+        (date(2026, 3, 1), "needs_confirmed", 1, date(2026, 4, 15), 19),  # pushed that day
+        (date(2026, 3, 8), "needs_confirmed", 1, date(2026, 4, 10), 26),  # pulled in: no push
+        (date(2026, 3, 15), "proposal", 1, date(2026, 4, 10), 5),
+        (date(2026, 3, 22), "proposal", 2, date(2026, 5, 31), 12),  # pushed again
+        (date(2026, 3, 29), "proposal", 2, date(2026, 5, 31), 19),
+        (date(2026, 3, 31), "proposal", 2, date(2026, 5, 31), 21),  # the as-of date (a Tuesday)
+    ]
+    assert {r["amount_cny"] for r in rows} == {Decimal("200000.00")}  # the raise to 250000 came after as_of
+    o2 = query(warehouse, "select snapshot_date, amount_cny, regression_count from marts.fct_pipeline_snapshots "
+                          "where opportunity_id = 'o2' order by snapshot_date")
+    # USD at the created date's rate (7.00); won 02-15, so open on the Sundays before it only
+    assert [(r["snapshot_date"], r["amount_cny"]) for r in o2] == [
+        (date(2026, 1, 25), Decimal("700000.00")), (date(2026, 2, 1), Decimal("700000.00")),
+        (date(2026, 2, 8), Decimal("700000.00"))]
+    assert [r["regression_count"] for r in o2] == [0, 0, 1]  # the regression of 02-05
+    dates = {r["snapshot_date"] for r in query(warehouse, "select distinct snapshot_date from marts.fct_pipeline_snapshots")}
+    assert all(d.weekday() == 6 or d == AS_OF for d in dates)
+
+
+def test_deal_risk_stalled_by_learned_threshold(warehouse):
+    rows = by_key(query(warehouse, "select * from marts.mart_deal_risk"), "opportunity_id")
+    assert sorted(rows) == ["o4", "o7"]  # the deals open on the as-of date
+    o4 = rows["o4"]
+    # won deals' completed stays in proposal: o1 15 days, o2 4 and 4 -> p75 = 9.5
+    assert o4["stage_p75_days"] == pytest.approx(9.5)
+    assert (o4["days_in_current_stage"], o4["push_count"], o4["regression_count"]) == (21, 2, 0)
+    assert o4["days_since_last_touch"] is None  # no touchpoint at all
+    assert o4["is_stalled"] is True
+    assert o4["stall_reasons"] == "stage_overdue;no_touch_14d"
+    o7 = rows["o7"]  # won deals' stays in needs_confirmed: o2 4 and 3, o9 87 -> p75 = 45.5
+    assert o7["stage_p75_days"] == pytest.approx(45.5) and o7["days_in_current_stage"] == 6
+    assert (o7["is_stage_overdue"], o7["stall_reasons"]) == (False, "no_touch_14d")
+
+
+def test_forecast_probabilities_are_shares(warehouse):
+    rows = query(warehouse, "select * from marts.mart_forecast where level = 'company' and period_type = 'month' "
+                            "and period_start = '2026-03-01'")
+    (mar,) = rows
+    # open on 03-31 with expected close in March: none (o4 closes 05-31, o7 06-30)
+    assert mar["pipeline_in_period_cny"] == Decimal("0.00")
+    assert mar["bookings_to_date_cny"] == Decimal("300000.00")
+    apr = query(warehouse, "select * from marts.mart_forecast where level = 'company' and period_type = 'quarter' "
+                           "and period_start = '2026-01-01'")[0]
+    assert apr["is_closed_period"] is True
+    # weighted at 01-01: nothing open with a close date in Q1 yet (o3 closes 02-28 at 0.20 -> 60000)
+    assert apr["forecast_at_start_cny"] == pytest.approx(300000 * 0.20)
+    assert apr["actual_bookings_cny"] == Decimal("1520000.00")
+
+
+def test_pipeline_snapshots_incremental_equals_full_refresh(build):
+    """An incremental run at an earlier as-of date, then at the as-of date again, gives the full build's rows."""
+    from dbt.cli.main import dbtRunner
+
+    sql = "select * from marts.fct_pipeline_snapshots order by snapshot_date, opportunity_id"
+    full = query(build.db_path, sql)
+    flags = common_flags(DBT_PROJECT_DIR, build.tmp, build.tmp / "target") + ["--log-path", str(build.tmp / "logs")]
+    for as_of in ("2026-02-17", "2026-03-31"):
+        args = ["run", "--select", "fct_pipeline_snapshots", "--vars", f"{{as_of: {as_of}}}"] + flags
+        result = dbtRunner().invoke(args)
+        assert result.success, result.exception
+        if as_of == "2026-02-17":  # the earlier as-of date (a Tuesday) replaced every snapshot after it
+            dates = {r["snapshot_date"] for r in query(build.db_path, sql)}
+            assert max(dates) == date(2026, 2, 17) and date(2026, 2, 15) in dates
+    assert query(build.db_path, sql) == full

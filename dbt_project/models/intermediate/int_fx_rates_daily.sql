@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+-- Materialised as a table (not a view): several marts read it, so it is computed once per build.
 -- One row per day and currency: CNY per unit of the currency, filled forward from the last known
 -- rate (a day without a published rate uses the latest earlier one). CNY is always 1.
 -- Days run from the first known rate through the later of the last rate and the as-of date, so money

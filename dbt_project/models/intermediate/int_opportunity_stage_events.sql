@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+-- Materialised as a table (not a view): several marts read it, so it is computed once per build.
 -- One row per stage entry of an opportunity up to the as-of date, in order: the stage it was created
 -- in (at created_at), then every stage move of opportunity_history (field = stage).
 -- The stage it was created in is the first move's from_stage (initial_contact when that is empty),
@@ -5,7 +7,8 @@
 -- An opportunity without any stage history is taken as created in its exported stage; when that stage
 -- is closed (won, contract_signed, lost) it was created in initial_contact and entered the closed
 -- stage at closed_at.
--- Moves after the as-of date are ignored, so is an opportunity created after it.
+-- Moves after the as-of date are ignored, so is an opportunity created after it. A move into the stage
+-- the deal is already in is no entry.
 
 with opportunities as (
 
@@ -103,6 +106,20 @@ as_of_entries as (
 
 ),
 
+ordered as (
+
+    select
+        as_of_entries.*,
+        lag(stage) over (
+            partition by opportunity_id
+            order by entered_at, source_rank, history_id
+        ) as stage_before
+    from as_of_entries
+
+),
+
+-- a recorded move into the stage the deal is already in (e.g. the CRM's creation row
+-- "-> initial_contact") is no stage entry
 numbered as (
 
     select
@@ -116,7 +133,8 @@ numbered as (
             partition by opportunity_id
             order by entered_at, source_rank, history_id
         ) as entry_number
-    from as_of_entries
+    from ordered
+    where stage_before is null or stage <> stage_before
 
 ),
 

@@ -112,9 +112,11 @@ converted as (
 
     select
         lc.*,
-        -- bookings convert at the won_at rate; other deals at the created date's rate
+        -- bookings convert at the won_at rate, lost deals at the lost_at rate (the event's date),
+        -- open deals at the created date's rate
         case
             when lc.won_at is not null then cast(lc.won_at as {{ type_date() }})
+            when lc.lost_at is not null then cast(lc.lost_at as {{ type_date() }})
             else lc.created_date
         end as fx_rate_date
     from life_cycle as lc
