@@ -19,6 +19,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from salescope.commands import ltv as ltv_command
+from salescope.commands import quality as quality_command
+from salescope.commands import users as users_command
 from salescope.settings import DEFAULT_AS_OF, REPO_ROOT, Settings
 
 app = typer.Typer(
@@ -159,7 +162,7 @@ def run(
     given = _parse_date(as_of, "--as-of")
     if source is None:
         source = _demo_source(s, scale, seed)
-        _users.ensure_demo_users(s, source)
+        users_command.ensure_demo_users(s, source)
         given = given or date.fromisoformat(DEFAULT_AS_OF)
     elif not source.is_dir():
         _fail(f"--source {source} is not a folder: pass the folder that holds your export files")
@@ -273,7 +276,8 @@ def serve(
     if not s.serving_path.exists():
         console.print("[yellow]no snapshot published yet[/]: the pages will say how to run `salescope run`")
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "app.py"),
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none"]
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
+           "--client.toolbarMode", "viewer"]
     console.print(f"dashboard on http://localhost:{port}  (Ctrl+C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=_child_env(s)))
 
@@ -321,12 +325,9 @@ def contract(
     print(json.dumps({e.name: e.column_names for e in ENTITIES}, indent=1, ensure_ascii=False))
 
 
-from salescope.commands import users as _users  # noqa: E402, I001
-_users.register(app)
-from salescope.commands import ltv as _ltv  # noqa: E402, I001
-_ltv.register(app)
-from salescope.commands import quality as _quality  # noqa: E402, I001
-_quality.register(app)
+# sub-commands owned by one area each (dashboard users, data quality, LTV)
+for _command in (users_command, quality_command, ltv_command):
+    _command.register(app)
 
 if __name__ == "__main__":
     app()
