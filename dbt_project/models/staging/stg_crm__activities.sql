@@ -17,9 +17,5 @@ select
     cast(src.occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
     cast(src.duration_minutes as {{ dbt.type_bigint() }}) as duration_minutes,
     cast(src.subject as {{ dbt.type_string() }}) as subject,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

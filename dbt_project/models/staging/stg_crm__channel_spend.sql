@@ -19,11 +19,7 @@ select
     cast(src.spend as {{ type_money() }}) as spend,
     cast(src.currency as {{ dbt.type_string() }}) as currency,
     {{ to_cny('src.spend', 'src.currency', 'fx.rate_to_cny') }} as spend_cny,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src
 left join fx
     on fx.rate_date = src.month

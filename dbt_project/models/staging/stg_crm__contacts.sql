@@ -16,9 +16,5 @@ select
     cast(src.email as {{ dbt.type_string() }}) as email,
     cast(src.wechat_id as {{ dbt.type_string() }}) as wechat_id,
     cast(src.created_at as {{ type_date() }}) as created_at,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

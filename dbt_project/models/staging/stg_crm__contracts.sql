@@ -25,11 +25,7 @@ select
     cast(src.payment_terms_days as {{ dbt.type_bigint() }}) as payment_terms_days,
     cast(src.status as {{ dbt.type_string() }}) as contract_status,
     {{ to_cny('src.contract_value', 'src.currency', 'fx.rate_to_cny') }} as contract_value_cny,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src
 left join fx
     on fx.rate_date = src.signed_date

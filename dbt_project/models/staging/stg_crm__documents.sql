@@ -15,9 +15,5 @@ select
     cast(src.file_name as {{ dbt.type_string() }}) as file_name,
     cast(src.uploaded_at as {{ dbt.type_timestamp() }}) as uploaded_at,
     cast(src.uploaded_by as {{ dbt.type_string() }}) as uploaded_by_user_id,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

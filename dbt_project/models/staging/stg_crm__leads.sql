@@ -16,9 +16,5 @@ select
     cast(src.created_at as {{ dbt.type_timestamp() }}) as created_at,
     cast(src.status as {{ dbt.type_string() }}) as lead_status,
     cast(src.converted_at as {{ dbt.type_timestamp() }}) as converted_at,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

@@ -13,9 +13,5 @@ select
     cast(src.responded_at as {{ type_date() }}) as responded_date,
     cast(src.score as {{ dbt.type_bigint() }}) as score,
     cast(src.comment as {{ dbt.type_string() }}) as comment,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

@@ -32,11 +32,7 @@ select
     cast(src.closed_at as {{ dbt.type_timestamp() }}) as closed_at,
     cast(src.lost_reason as {{ dbt.type_string() }}) as lost_reason,
     {{ to_cny('src.amount', 'src.currency', 'fx.rate_to_cny') }} as amount_cny,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src
 left join fx
     on fx.rate_date = cast(src.created_at as {{ type_date() }})

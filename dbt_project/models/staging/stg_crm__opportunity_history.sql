@@ -21,9 +21,5 @@ select
     case when src.field = 'expected_close_date' then {{ try_cast('src.new_value', type_date()) }} end as new_date_value,
     case when src.field = 'amount' then {{ try_cast(dbt.replace('src.old_value', "','", "''"), type_money()) }} end as old_amount_value,
     case when src.field = 'amount' then {{ try_cast(dbt.replace('src.new_value', "','", "''"), type_money()) }} end as new_amount_value,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

@@ -15,9 +15,5 @@ select
     cast(src.due_date as {{ type_date() }}) as due_date,
     cast(src.completed_at as {{ type_date() }}) as completed_date,
     cast(src.status as {{ dbt.type_string() }}) as task_status,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

@@ -17,9 +17,5 @@ select
     cast(src.actual_start as {{ type_date() }}) as actual_start_date,
     cast(src.actual_end as {{ type_date() }}) as actual_end_date,
     cast(src.status as {{ dbt.type_string() }}) as project_status,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

@@ -10,9 +10,5 @@ select
     cast(src.user_id as {{ dbt.type_string() }}) as user_id,
     cast(src.month as {{ type_date() }}) as month_start,
     cast(src.quota_cny as {{ type_money() }}) as quota_cny,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src

@@ -17,9 +17,5 @@ select
     cast(src.manager_id as {{ dbt.type_string() }}) as manager_id,
     cast(src.hire_date as {{ type_date() }}) as hire_date,
     cast(src.is_active as {{ dbt.type_boolean() }}) as is_active,
-    src._record_key as record_key,
-    src._source_file as source_file,
-    src._source_row as source_row,
-    src._load_id as load_id,
-    src._loaded_at as loaded_at
+    {{ lineage_columns('src') }}
 from src
