@@ -30,7 +30,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", ":material/dashboard:", BUSINESS),
     PageSpec("funnel", ":material/filter_alt:", MANAGEMENT),
     PageSpec("performance", ":material/leaderboard:", BUSINESS),
-    PageSpec("forecast", ":material/trending_up:", MONEY),
+    PageSpec("forecast", ":material/trending_up:", MONEY | {"sales_manager"}),
     PageSpec("deals", ":material/crisis_alert:", SALES),
     PageSpec("channels", ":material/campaign:", MONEY),
     PageSpec("customers", ":material/handshake:", SALES),

@@ -134,11 +134,12 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-from dashboards.i18n_more import EN as _EN  # noqa: E402
-from dashboards.i18n_more import ZH as _ZH  # noqa: E402
+from dashboards import i18n_customers, i18n_money, i18n_more, i18n_sales  # noqa: E402
 
-STRINGS["zh"].update(_ZH)
-STRINGS["en"].update(_EN)
+for _module in (i18n_more, i18n_customers, i18n_sales, i18n_money):
+    STRINGS["zh"].update(_module.ZH)
+    STRINGS["en"].update(_module.EN)
+
 
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

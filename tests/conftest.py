@@ -24,3 +24,20 @@ def drop_factory(tmp_path_factory):
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pipeline_home(tmp_path_factory, drop_factory) -> Path:
+    """A SALESCOPE_HOME whose serving snapshot the real graph published (scale 0.05, seed 7, no defects).
+
+    Shared, read-only, by the dashboard tests that compare pages with the marts. Tests that add users or
+    change files there must use their own copy."""
+    from salescope.cli import run_pipeline
+    from salescope.settings import Settings
+
+    drop, _ = drop_factory(scale=0.05, seed=7, defect_rate=0.0)
+    home = tmp_path_factory.mktemp("pipeline-home")
+    s = Settings.from_env(home)
+    s.ensure_dirs()
+    assert run_pipeline(s, drop, None), "the clean demo drop did not publish"
+    return home

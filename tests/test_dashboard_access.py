@@ -29,7 +29,7 @@ TIMEOUT = 60
 # role -> the pages in its navigation, in order
 EXPECTED_PAGES = {
     "sales_rep": ["overview", "performance", "deals", "customers", "collections"],
-    "sales_manager": ["overview", "funnel", "performance", "deals", "customers", "collections"],
+    "sales_manager": ["overview", "funnel", "performance", "forecast", "deals", "customers", "collections"],
     "finance": ["overview", "performance", "forecast", "channels", "delivery", "collections"],
     "executive": ["overview", "funnel", "performance", "forecast", "deals", "channels", "customers", "delivery",
                   "collections"],

@@ -1,0 +1,6 @@
+"""UI strings of the sales pages (merged into ``i18n.STRINGS``); every key in both languages."""
+
+from __future__ import annotations
+
+ZH: dict[str, str] = {}
+EN: dict[str, str] = {}
