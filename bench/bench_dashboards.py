@@ -1,10 +1,12 @@
-"""Bench: each dashboard page's queries, per role, on a published serving snapshot (budget 300 ms a page).
+"""Bench: each dashboard page, per role, on a published serving snapshot (budget: 300 ms of queries a page).
 
-Runs the query layer's functions uncached (``__wrapped__``), so every figure is a real DuckDB round trip on
-the read-only snapshot connection the app uses. Medians of ``--repeat`` runs.
+Every page runs in Streamlit's AppTest as a signed-in user of that role, with the caches cleared before each
+run, so each figure on the page is a real DuckDB round trip on the read-only snapshot connection the app
+uses. Reported per page and role, as medians of ``--repeat`` runs: the time spent in queries (summed over
+``dashboards.queries._df``, the one place the dashboards execute SQL) and the whole server-side script run.
 
-Usage: python bench/bench_dashboards.py [--home DIR] [--repeat 5] [--out bench/dashboards.json]
-Make a scale-10 snapshot first: salescope run --scale 10 --home /tmp/s10   (then --home /tmp/s10)
+Usage: python bench/bench_dashboards.py --home DIR [--repeat 5] [--out bench/results_dashboards.json]
+Make a scale-10 snapshot first: SALESCOPE_HOME=/tmp/s10 salescope run --scale 10   (then --home /tmp/s10)
 """
 
 from __future__ import annotations
@@ -12,120 +14,113 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from dashboards import db, martviews, queries  # noqa: E402
-from dashboards.queries import DealFilter  # noqa: E402
-from dashboards.scope import Scope  # noqa: E402
-from salescope.settings import Settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 BUDGET_MS = 300.0
+APP = ROOT / "dashboards" / "app.py"
+VIEWS = ROOT / "dashboards" / "views"
 
 
-def _raw(fn):
-    return getattr(fn, "__wrapped__", fn)
+def pick_users(serving: Path) -> dict[str, str | None]:
+    """role -> CRM user id: the rep with the most deals and that team's manager; None for company roles."""
+    import duckdb
 
-
-def pick_scopes(snap) -> dict[str, Scope]:
-    """The busiest rep and manager (most opportunities), executive and finance."""
-    cur = db.cursor(snap)
+    con = duckdb.connect(str(serving), read_only=True)
     try:
-        rep = cur.execute("""SELECT owner_user_id FROM marts.fct_opportunities GROUP BY 1
-                             ORDER BY count(*) DESC LIMIT 1""").fetchone()[0]
-        mgr = cur.execute("""SELECT u.user_id FROM marts.dim_users AS u
-                             JOIN marts.fct_opportunities AS o ON o.team_id = u.team_id
-                             WHERE u.role = 'sales_manager' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""").fetchone()[0]
-        deal = cur.execute("""SELECT opportunity_id FROM marts.fct_opportunities WHERE owner_user_id = ? AND is_open
-                              ORDER BY amount_cny DESC LIMIT 1""", [rep]).fetchone()
+        rep, team = con.execute("""SELECT owner_user_id, team_id FROM marts.fct_opportunities GROUP BY ALL
+                                   ORDER BY count(*) DESC, owner_user_id LIMIT 1""").fetchone()
+        (mgr,) = con.execute("SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?",
+                             [team]).fetchone()
+        (n_opps,) = con.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()
     finally:
-        cur.close()
-    scopes = {"sales_rep": Scope(role="sales_rep", user_id=rep), "sales_manager": Scope(role="sales_manager", user_id=mgr),
-              "executive": Scope(role="executive"), "finance": Scope(role="finance")}
-    return scopes, (deal[0] if deal else "none")
+        con.close()
+    return {"sales_rep": rep, "sales_manager": mgr, "finance": None, "executive": None, "data_steward": None,
+            "admin": None}, n_opps
 
 
-def page_queries(snap, scope: Scope, deal_id: str) -> dict[str, list]:
-    tables = _raw(queries.available_tables)(snap)
-    flt = DealFilter()
-    deals = [lambda: _raw(queries.filter_options)(snap, scope)]
-    if "marts.mart_deal_risk" in tables:
-        deals.append(lambda: _raw(queries.open_deal_risk)(snap, scope, flt))
-    else:
-        deals.append(lambda: _raw(queries.open_deals)(snap, scope, flt))
-    deal_page = [lambda: _raw(queries.deal)(snap, scope, deal_id)]
-    for table, fn in (("marts.mart_deal_risk", queries.deal_risk), ("marts.fct_stage_transitions", queries.stage_history),
-                      ("marts.fct_touchpoints", queries.touchpoints), ("marts.dim_contacts", queries.deal_contacts)):
-        if table in tables:
-            deal_page.append(lambda fn=fn: _raw(fn)(snap, scope, deal_id))
-    marts = {}
-    for key, view in martviews.VIEWS.items():
-        if view.table not in tables:
-            continue
+def run_page(home: Path, role: str, crm: str | None, page: str) -> tuple[float, float, str | None]:
+    """(query ms, script ms, error) of one uncached run of ``page`` as ``role``."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
 
-        def month(view=view, key=key):
-            ms = _raw(martviews.months)(snap, scope, key) if view.month else []
-            return ms[0] if ms else None
+    from dashboards import queries
+    from dashboards.testing import sign_in
 
-        marts[key] = [
-            lambda key=key, month=month: [
-                _raw(fn)(snap, scope, key, flt, m)
-                for m in [month()]
-                for fn in (martviews.kpis, martviews.chart, martviews.rows)
-                if fn is not martviews.chart or martviews.VIEWS[key].chart
-            ]
-        ]
-    return marts | {
-        "overview": [lambda: _raw(queries.publish_info)(snap), lambda: _raw(queries.monthly_series)(snap, scope)],
-        "deals": deals,
-        "deal": deal_page,
-        "quality": [lambda: _raw(queries.validation_results)(snap), lambda: _raw(queries.issue_summary)(snap),
-                    lambda: _raw(queries.quarantine)(snap), lambda: _raw(queries.load_log)(snap)],
-    }
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    sign_in(at, home, role, crm_user_id=crm, username=f"bench_{role}")
+    at.run()
+    spent: list[float] = []
+    queries.on_query = lambda _sql, s: spent.append(s)
+    st.cache_data.clear()
+    started = time.perf_counter()
+    try:
+        at.switch_page(str(VIEWS / f"{page}.py")).run()
+    finally:
+        queries.on_query = None
+    script_ms = (time.perf_counter() - started) * 1000
+    error = "; ".join(str(e.value)[:200] for e in at.exception) or None
+    return sum(spent) * 1000, script_ms, error
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--home", type=Path, default=None)
+    ap.add_argument("--home", type=Path, required=True, help="SALESCOPE_HOME holding serving/serving.duckdb")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith("streamlit"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-    settings = Settings.from_env(args.home)
-    snap = db.current_snapshot(settings.serving_path)
-    if snap is None:
-        raise SystemExit(f"no snapshot at {settings.serving_path}: run `salescope run` first")
-    cur = db.cursor(snap)
-    n_opps = cur.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()[0]
-    cur.close()
-    scopes, deal_id = pick_scopes(snap)
-    results: dict[str, dict[str, float]] = {}
-    for role, scope in scopes.items():
-        for page, fns in page_queries(snap, scope, deal_id).items():
-            if page == "quality" and role != "executive":
-                continue  # not scoped: once is enough
-            times = []
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                for fn in fns:
-                    fn()
-                times.append((time.perf_counter() - started) * 1000)
-            results.setdefault(page, {})[role] = round(statistics.median(times), 1)
-    over = {f"{p}/{r}": ms for p, by_role in results.items() for r, ms in by_role.items() if ms > BUDGET_MS}
-    report = {"snapshot": snap.path, "opportunities": n_opps, "budget_ms": BUDGET_MS, "median_ms": results,
-              "over_budget": over}
-    text = json.dumps(report, indent=1)
+    serving = args.home / "serving" / "serving.duckdb"
+    if not serving.exists():
+        raise SystemExit(f"no snapshot at {serving}: run `SALESCOPE_HOME={args.home} salescope run` first")
+    logging.disable(logging.WARNING)  # the slow-query log line would flood the report
+
+    # a scratch home: the snapshot (linked, read-only) and bench users, so the real home is untouched
+    scratch = Path(tempfile.mkdtemp(prefix="salescope-bench-"))
+    (scratch / "serving").mkdir()
+    os.symlink(serving, scratch / "serving" / "serving.duckdb")
+    os.environ["SALESCOPE_HOME"] = str(scratch)
+    from dashboards.access import pages_for
+
+    users, n_opps = pick_users(serving)
+    queries_ms: dict[str, dict[str, float]] = {}
+    script_ms: dict[str, dict[str, float]] = {}
+    errors: dict[str, str] = {}
+    try:
+        for role, crm in users.items():
+            for spec in pages_for(role):
+                q, s = [], []
+                for _ in range(args.repeat):
+                    qm, sm, err = run_page(scratch, role, crm, spec.key)
+                    q.append(qm)
+                    s.append(sm)
+                    if err:
+                        errors[f"{spec.key}/{role}"] = err
+                queries_ms.setdefault(spec.key, {})[role] = round(statistics.median(q), 1)
+                script_ms.setdefault(spec.key, {})[role] = round(statistics.median(s), 1)
+                print(f"{spec.key:12s} {role:14s} queries {statistics.median(q):7.1f} ms   "
+                      f"script {statistics.median(s):7.1f} ms", file=sys.stderr)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    over = {f"{p}/{r}": ms for p, by_role in queries_ms.items() for r, ms in by_role.items() if ms > BUDGET_MS}
+    report = {
+        "snapshot": str(serving), "opportunities": n_opps, "repeat": args.repeat, "budget_ms": BUDGET_MS,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "query_median_ms": queries_ms, "script_median_ms": script_ms, "over_budget": over, "errors": errors,
+    }
+    text = json.dumps(report, indent=1, ensure_ascii=False)
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
-    raise SystemExit(1 if over else 0)
+    raise SystemExit(1 if over or errors else 0)
 
 
 if __name__ == "__main__":

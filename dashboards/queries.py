@@ -8,6 +8,9 @@ scope). Filters are parameterised; the only text put into SQL is the constant fr
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,6 +19,8 @@ import streamlit as st
 
 from dashboards.db import Snapshot, cursor
 from dashboards.scope import Scope
+
+log = logging.getLogger("salescope.dashboards.queries")
 
 MONTHLY_COLUMNS = (
     "month",
@@ -38,12 +43,23 @@ class PublishInfo:
     quality_status: str | None
 
 
+# called with (sql, seconds) after every query; the dashboard bench sets it to time each page's queries
+on_query: Callable[[str, float], None] | None = None
+SLOW_QUERY_S = 0.3  # the per-page budget: one query over it is worth a log line
+
+
 def _df(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
     cur = cursor(snap)  # one cursor per call: the shared connection is not thread-safe
+    started = time.perf_counter()
     try:
         return cur.execute(sql, params or []).df()
     finally:
         cur.close()
+        seconds = time.perf_counter() - started
+        if seconds > SLOW_QUERY_S:
+            log.warning("slow dashboard query (%.0f ms): %s", seconds * 1000, " ".join(sql.split())[:200])
+        if on_query is not None:
+            on_query(sql, seconds)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -38,7 +38,7 @@ MARTS = {
     "mart_bookings_monthly", "mart_funnel", "mart_rep_performance", "mart_sales_performance_rollup",
     "mart_forecast", "mart_sales_velocity", "mart_channel_roi", "mart_customer_cohorts",
     "mart_customer_profile", "mart_deal_risk", "mart_project_delivery", "mart_collections",
-    "mart_dso_monthly", "mart_sales_to_cash", "mart_kpi_monthly", "mart_nps",
+    "mart_dso_monthly", "mart_sales_to_cash", "mart_kpi_monthly", "mart_nps", "fct_invoices", "fct_nps_responses",
 }
 
 

@@ -183,6 +183,15 @@ def test_receivables_aging_totals(run):
                      "sum(ar_over_90), sum(invoiced_cny) from marts.mart_collections").iloc[0].astype(float).tolist()
     assert got[:5] == pytest.approx(expected.tolist(), rel=REL, abs=1.0)
     assert got[5] == pytest.approx(inv["amount_cny"].sum(), rel=REL)
+    # the invoice-grained fact agrees invoice by invoice
+    fct = frame(con, "select invoice_id, unpaid_cny, aging_bucket, is_overdue from marts.fct_invoices").set_index("invoice_id")
+    assert len(fct) == len(inv)
+    mine = inv.set_index("invoice_id")
+    assert fct["unpaid_cny"].astype(float).sort_index().tolist() == pytest.approx(
+        mine["unpaid_cny"].sort_index().tolist(), abs=0.011)
+    unpaid = mine["unpaid_cny"] > 0
+    assert fct["is_overdue"].sum() == int((unpaid & (overdue.set_axis(mine.index) > 0)).sum())
+    assert (fct.loc[~unpaid.reindex(fct.index).astype(bool), "aging_bucket"] == "paid").all()
 
 
 def test_cohort_retention_at_months_1_3_12(run):
@@ -228,6 +237,11 @@ def test_nps_per_year_and_month(run):
         assert len(rows) == len(expected)
         for p, value in expected.items():
             assert rows[p] == pytest.approx(value, abs=1e-9), p
+    per_response = frame(con, "select nps_category, count(*) as n from marts.fct_nps_responses group by 1")
+    per_response = per_response.set_index("nps_category")["n"]
+    assert per_response.sum() == len(r)
+    assert per_response.get("promoter", 0) == (r["score"] >= 9).sum()
+    assert per_response.get("detractor", 0) == (r["score"] <= 6).sum()
 
 
 def test_channel_spend_and_bookings_totals(run):

@@ -1,5 +1,125 @@
-"""The delivery page: one mart, see dashboards/martviews.py (VIEWS["delivery"])."""
+"""Delivery (项目交付): progress, overdue tasks, schedule variance and document completeness of the delivery
+projects (mart_project_delivery, state on the as-of date). Company level: finance and executive."""
 
-from dashboards.martpage import page
+from __future__ import annotations
 
-page("delivery")
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import formatting as fmt
+from dashboards import money_queries as mq
+from dashboards import pagekit, queries, session
+from dashboards.i18n import label, t
+from dashboards.scope import current_scope
+
+KEY = "delivery"
+TABLE = "marts.mart_project_delivery"
+STATUS_PARAM = "status"
+CHART_CONFIG = {"displayModeBar": False, "responsive": True}
+# KPI key -> (value in totals, kind)
+KPIS = (
+    ("projects", "projects", "count"),
+    ("active", "active_projects", "count"),
+    ("progress", "progress", "percent"),
+    ("overdue_tasks", "overdue_tasks", "count"),
+    ("with_overdue", "projects_with_overdue", "count"),
+    ("variance", "variance_median", "days"),
+    ("late_share", "late_share", "percent"),
+)
+DOC_KPIS = (("contract", "doc_contract"), ("proposal", "doc_proposal"), ("acceptance", "doc_acceptance"))
+
+
+def _status_picker(statuses: list[str], lang: str) -> str | None:
+    """One project status or all, bound to ``?status=``."""
+    key = "dlv_status"
+    if key not in st.session_state or st.session_state[key] not in statuses:
+        requested = st.query_params.get(STATUS_PARAM)
+        st.session_state[key] = requested if requested in statuses else None
+    value = st.selectbox(t("money.dlv.status", lang), statuses, key=key, index=None,
+                         placeholder=t("filter.all", lang),
+                         format_func=lambda s: label(f"money.status.{s}", lang, s))
+    if value is None:
+        st.query_params.pop(STATUS_PARAM, None)
+    elif st.query_params.get(STATUS_PARAM) != value:
+        st.query_params[STATUS_PARAM] = value
+    return value
+
+
+def _value(v: float | None, kind: str, lang: str) -> str:
+    if kind == "percent":
+        return fmt.percent(v)
+    if kind == "days":
+        return fmt.days(v, lang, signed=True)
+    return fmt.NO_VALUE if v is None else f"{v:,.0f}"
+
+
+def _metrics(items: list[tuple[str, str, str]]) -> None:
+    """(label, value, help) cards, four a row; they wrap on a phone."""
+    for i in range(0, len(items), 4):
+        for cell, (name, value, help_) in zip(st.columns(4), items[i:i + 4], strict=False):
+            cell.metric(name, value, help=help_, border=True)
+
+
+def _layout(fig: go.Figure, title: str, x_title: str = "") -> go.Figure:
+    fig.update_layout(title={"text": title}, height=320, margin={"l": 8, "r": 8, "t": 48, "b": 8}, showlegend=False,
+                      xaxis={"title": {"text": x_title}}, yaxis={"rangemode": "tozero"})
+    return fig
+
+
+def _charts(hist: pd.DataFrame, by_status: pd.DataFrame, lang: str) -> None:
+    left, right = st.columns(2)
+    with left:
+        colors = ["#54a24b", "#54a24b", "#f2cf5b", "#f58518", "#e45756", "#e45756", "#b279a2"]
+        fig = go.Figure(go.Bar(x=[t(f"money.dlv.bin.{b}", lang) for b in hist["bin"]], y=hist["projects"],
+                               marker_color=colors[:len(hist)], hovertemplate="%{x}<br>%{y}<extra></extra>"))
+        st.plotly_chart(_layout(fig, t("money.dlv.chart.variance", lang), t("money.dlv.axis.variance", lang)),
+                        width="stretch", config=CHART_CONFIG)
+    with right:
+        names = [label(f"money.status.{s}", lang, s) for s in by_status["project_status"]]
+        fig = go.Figure([go.Bar(x=names, y=by_status["projects"], name=t("money.dlv.series.projects", lang)),
+                         go.Bar(x=names, y=by_status["overdue_tasks"], name=t("money.dlv.series.overdue", lang))])
+        fig = _layout(fig, t("money.dlv.chart.status", lang))
+        fig.update_layout(barmode="group", showlegend=True, legend={"orientation": "h", "y": -0.2})
+        st.plotly_chart(fig, width="stretch", config=CHART_CONFIG)
+
+
+def _table(df: pd.DataFrame, lang: str) -> None:
+    df = df.assign(project_status=df["project_status"].map(lambda s: label(f"money.status.{s}", lang, s)))
+    labels = {c: t(f"money.col.{c}", lang) for c in df.columns}
+    shown = df.rename(columns=labels)
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={labels["progress"]: st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                                                     max_value=1)})
+    session.download_csv(shown, f"{KEY}.projects", "salescope_projects.csv", lang, key=f"dl_{KEY}")
+
+
+def render(lang: str) -> None:
+    st.title(t("nav.delivery", lang))
+    if session.require_page(KEY, lang) is None:
+        return
+    snap = pagekit.snapshot_or_empty(lang)
+    if snap is None or not pagekit.require_tables(snap, lang, TABLE):
+        return
+    scope = current_scope()
+    if not scope.is_everything:  # a company-level mart: nothing is computed for narrower scopes
+        st.info(t("money.company_only", lang), icon=":material/info:")
+        return
+    info = queries.publish_info(snap)
+    st.caption(t("money.as_of", lang, as_of=(info.as_of if info else None) or fmt.NO_VALUE))
+    status = _status_picker(mq.project_statuses(snap, scope), lang)
+    totals = mq.delivery_totals(snap, scope, status)
+    if not totals.get("projects"):
+        st.info(t("money.no_rows", lang), icon=":material/inbox:")
+        return
+    _metrics([(t(f"money.dlv.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.dlv.help.{k}", lang))
+              for k, col, kind in KPIS])
+    st.subheader(t("money.dlv.docs", lang))
+    _metrics([(t(f"money.dlv.kpi.doc_{k}", lang), fmt.percent(totals.get(col)), t(f"money.dlv.help.doc_{k}", lang))
+              for k, col in DOC_KPIS])
+    _charts(mq.variance_histogram(snap, scope, status), mq.projects_by_status(snap, scope), lang)
+    st.subheader(t("money.dlv.projects", lang))
+    _table(mq.projects(snap, scope, status), lang)
+
+
+pagekit.run_page(KEY, render)
