@@ -6,8 +6,8 @@ ZH: dict[str, str] = {
     "cust.as_of": "数据截至 {as_of}",
     "cust.kpi.customers": "客户数",
     "cust.kpi.repurchase": "复购率",
-    "cust.kpi.nrr": "净收入留存（12 个月）",
-    "cust.kpi.ltv": "预测 12 个月 LTV 合计",
+    "cust.kpi.nrr": "净收入留存",
+    "cust.kpi.ltv": "预测 LTV 合计",
     "cust.kpi.at_risk": "流失风险客户",
     "cust.help.customers": "客户：至少有一个赢单商机的账户。",
     "cust.help.repurchase": (
@@ -19,6 +19,7 @@ ZH: dict[str, str] = {
         "（{cohort}）。全公司口径。"
     ),
     "cust.help.ltv": "预测 LTV（12 个月）：预期购买次数（BG/NBD）× 预期单次金额（Gamma-Gamma），结合存活概率 P(alive)。",
+    "cust.help.ltv_total": "所选客户的预测 12 个月 LTV 之和。",
     "cust.help.at_risk": "有流失风险：存活概率 P(alive) < 0.5 的客户。",
     "cust.help.tier": (
         "分层（A/B/C/D）：按活跃客户预测 24 个月 LTV 的四分位划分。生命周期：潜在客户、新客户（近 12 个月首次购买）、"
@@ -123,8 +124,6 @@ ZH: dict[str, str] = {
     "cust.m.frequency": "购买次数",
     "cust.m.recency": "距上次购买",
     "cust.m.last_nps": "最近 NPS",
-    "cust.m.touchpoints": "触点数",
-    "cust.m.deals": "商机数",
     "cust.m.invoiced": "开票合计",
     "cust.m.collected": "已回款",
     "cust.m.unpaid": "未回款",
@@ -197,8 +196,8 @@ EN: dict[str, str] = {
     "cust.as_of": "Data as of {as_of}",
     "cust.kpi.customers": "Customers",
     "cust.kpi.repurchase": "Repurchase rate",
-    "cust.kpi.nrr": "Net revenue retention (12 m)",
-    "cust.kpi.ltv": "Predicted 12-month LTV, total",
+    "cust.kpi.nrr": "NRR (12 m)",
+    "cust.kpi.ltv": "Predicted LTV (12 m)",
     "cust.kpi.at_risk": "Customers at risk",
     "cust.help.customers": "Customer: an account with at least one won deal.",
     "cust.help.repurchase": (
@@ -213,6 +212,7 @@ EN: dict[str, str] = {
     "cust.help.ltv": (
         "Predicted LTV (12 months): expected purchases (BG/NBD) × expected value (Gamma-Gamma), with P(alive)."
     ),
+    "cust.help.ltv_total": "Sum over the accounts shown.",
     "cust.help.at_risk": "At risk: customers with P(alive) < 0.5.",
     "cust.help.tier": (
         "Tier (A/B/C/D): by predicted 24-month LTV quartile among active customers. Lifecycle: prospect, new (first "
@@ -330,8 +330,6 @@ EN: dict[str, str] = {
     "cust.m.frequency": "Purchases",
     "cust.m.recency": "Since last purchase",
     "cust.m.last_nps": "Last NPS",
-    "cust.m.touchpoints": "Touchpoints",
-    "cust.m.deals": "Deals",
     "cust.m.invoiced": "Invoiced",
     "cust.m.collected": "Collected",
     "cust.m.unpaid": "Unpaid",

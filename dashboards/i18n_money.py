@@ -101,7 +101,7 @@ ZH: dict[str, str] = {
     "money.coll.kpi.billed_pct": "开票比例",
     "money.coll.kpi.collected_pct": "回款比例",
     "money.coll.kpi.over_90": "逾期 90 天以上",
-    "money.coll.kpi.dso": "应收账款周转天数（DSO）",
+    "money.coll.kpi.dso": "DSO（应收周转天数）",
     "money.coll.help.contract_value": "截至数据日期已签合同的金额合计（人民币）。",
     "money.coll.help.invoiced": "这些合同已开发票的金额合计。",
     "money.coll.help.collected": "这些合同已收到的付款合计。",
@@ -111,7 +111,8 @@ ZH: dict[str, str] = {
     "money.coll.help.over_90": "应收账龄：按逾期天数划分未付发票金额：未到期、1–30、31–60、61–90、90 天以上。此处为逾期超过 90 天的部分。",
     "money.coll.help.dso": "DSO = 期末应收账款 ÷ 近 90 天开票金额 × 90。全公司口径，取所选期间最后一个月。",
     "money.coll.dso_month": "DSO 取自 {month}。",
-    "money.coll.chart.aging": "应收账龄（万元）",
+    "money.coll.period_help": "期间用于每月开票图和 DSO；合同金额、应收账款、账龄和逾期发票都是数据日期当天的状态。",
+    "money.coll.chart.aging": "应收账龄",
     "money.coll.chart.billed": "每月开票与其中已回款",
     "money.coll.chart.dso": "DSO 趋势（天）",
     "money.coll.series.invoiced": "开票",
@@ -303,7 +304,7 @@ EN: dict[str, str] = {
     "money.coll.kpi.billed_pct": "Billed %",
     "money.coll.kpi.collected_pct": "Collected %",
     "money.coll.kpi.over_90": "Over 90 days past due",
-    "money.coll.kpi.dso": "Days sales outstanding (DSO)",
+    "money.coll.kpi.dso": "DSO",
     "money.coll.help.contract_value": "Sum of the values of contracts signed by the as-of date (CNY).",
     "money.coll.help.invoiced": "Sum of the invoices issued on these contracts.",
     "money.coll.help.collected": "Sum of the payments received on these contracts.",
@@ -319,7 +320,11 @@ EN: dict[str, str] = {
         "of the chosen period."
     ),
     "money.coll.dso_month": "DSO of {month}.",
-    "money.coll.chart.aging": "Receivables aging (¥ million)",
+    "money.coll.period_help": (
+        "The period applies to the monthly invoicing chart and DSO; contract value, receivables, aging and overdue "
+        "invoices are the state on the as-of date."
+    ),
+    "money.coll.chart.aging": "Receivables aging",
     "money.coll.chart.billed": "Invoiced per month and the part collected",
     "money.coll.chart.dso": "DSO trend (days)",
     "money.coll.series.invoiced": "Invoiced",

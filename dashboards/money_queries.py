@@ -5,9 +5,10 @@ cache is keyed on both), aggregates in DuckDB over the pre-built marts, and puts
 fragments into the text; values (scope ids, months, statuses) travel as ``?`` parameters.
 
 Scope:
-- collections rows (contracts, invoices) are scoped through their deal: ``opportunity_id`` ->
-  ``fct_opportunities`` filtered with ``Scope.opportunity_filter`` (a rep: own deals; a manager: the team).
-- sales-to-cash rows carry the deal's owner, team and region, so the same filter applies to them directly.
+- contracts (mart_collections) are scoped through their deal: ``opportunity_id`` -> ``fct_opportunities``
+  filtered with ``Scope.opportunity_filter`` (a rep: own deals; a manager: the team).
+- invoices (fct_invoices) and sales-to-cash rows carry their deal's owner, team and region, so the same filter
+  applies to them directly (no join).
 - DSO, delivery and channels are company-level marts: read only when ``scope.is_everything``; for any other
   scope these functions return an empty result without querying.
 """
@@ -63,6 +64,11 @@ def _via_opportunity(scope: Scope, alias: str) -> tuple[str, list]:
     opp_where, params = scope.opportunity_filter("o")
     return (f"{alias}.opportunity_id IN (SELECT o.opportunity_id FROM marts.fct_opportunities AS o "
             f"WHERE {opp_where})"), params
+
+
+def _invoice_scope(scope: Scope) -> tuple[str, list]:
+    """fct_invoices carries its deal's owner, team and region: the deal filter applies to it directly."""
+    return scope.opportunity_filter("i")
 
 
 def _record(df: pd.DataFrame) -> dict[str, float | None]:
@@ -140,7 +146,7 @@ def contracts(snap: Snapshot, scope: Scope, limit: int = 2_000) -> pd.DataFrame:
 def invoiced_by_month(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFrame:
     """Per invoice month in the period: invoiced, and how much of those invoices is collected by the as-of
     date (fct_invoices). Months without invoices are absent."""
-    where, params = _via_opportunity(scope, "i")
+    where, params = _invoice_scope(scope)
     return _df(snap, f"""
         SELECT date_trunc('month', i.invoice_date)::DATE AS month,
                count(*)::BIGINT AS invoices,
@@ -155,7 +161,7 @@ def invoiced_by_month(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFr
 @st.cache_data(max_entries=64, show_spinner=False)
 def overdue_summary(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
     """Count and unpaid amount of the scope's overdue invoices (all of them, not only the listed ones)."""
-    where, params = _via_opportunity(scope, "i")
+    where, params = _invoice_scope(scope)
     df = _df(snap, f"""
         SELECT count(*)::DOUBLE AS overdue_invoices, coalesce(sum(i.unpaid_cny), 0)::DOUBLE AS overdue_unpaid_cny
         FROM marts.fct_invoices AS i WHERE i.is_overdue AND {where}""", params)
@@ -165,7 +171,7 @@ def overdue_summary(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
 @st.cache_data(max_entries=64, show_spinner=False)
 def overdue_invoices(snap: Snapshot, scope: Scope, limit: int = 500) -> pd.DataFrame:
     """The scope's overdue invoices (unpaid past their due date), longest overdue first."""
-    where, params = _via_opportunity(scope, "i")
+    where, params = _invoice_scope(scope)
     return _df(snap, f"""
         SELECT i.invoice_id, i.contract_id, coalesce(a.account_name, i.account_id) AS account_name,
                coalesce(u.name, i.owner_user_id) AS owner, i.invoice_date, i.due_date,
@@ -341,45 +347,3 @@ def channel_table(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFrame:
         FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?
         GROUP BY r.channel ORDER BY spend_cny DESC NULLS LAST, r.channel LIMIT 100""",
                [period.start, period.end])
-
-
-# ---- the period picker the pages share ------------------------------------------------------------------
-
-PERIOD_PARAM = "period"  # URL: ?period=3m|6m|12m|YYYY-MM
-RELATIVE = ("3m", "6m", "12m")
-
-
-def period_for(choice: str, months: list[date]) -> Period | None:
-    """The months of ``choice`` (last N months up to the latest, or one month) among ``months``."""
-    if not months:
-        return None
-    latest = months[-1]
-    if choice in RELATIVE:
-        n = int(choice[:-1])
-        start = (pd.Timestamp(latest) - pd.DateOffset(months=n - 1)).date()
-        return Period(max(start, months[0]), latest)
-    month = next((m for m in months if m.strftime("%Y-%m") == choice), None)
-    return Period(month, month) if month else None
-
-
-def period_picker(months: list[date], lang: str, default: str = "12m") -> Period | None:
-    """A select of last 3/6/12 months or one month (latest first), bound to ``?period=``; None without months."""
-    from dashboards.i18n import month_label, t
-
-    if not months:
-        return None
-    options = [*RELATIVE, *(m.strftime("%Y-%m") for m in reversed(months))]
-    key = "money_period"  # not the overview's "period" key: session state outlives a page switch
-    if key not in st.session_state or st.session_state[key] not in options:
-        requested = st.query_params.get(PERIOD_PARAM)
-        st.session_state[key] = requested if requested in options else default
-
-    def fmt(o: str) -> str:
-        return t(f"money.period.{o}", lang) if o in RELATIVE else month_label(int(o[:4]), int(o[5:]), lang)
-
-    value = st.selectbox(t("money.period", lang), options, key=key, format_func=fmt)
-    if value == default:
-        st.query_params.pop(PERIOD_PARAM, None)
-    elif st.query_params.get(PERIOD_PARAM) != value:
-        st.query_params[PERIOD_PARAM] = value
-    return period_for(value, months)

@@ -321,12 +321,61 @@ class FunnelFilter:
     lead_source: str | None = None
     region: str | None = None
     team_id: str | None = None
+    owner_user_id: str | None = None  # mart_funnel has no rep: then the same counts come from the facts
+
+
+_STAGE_VALUES = ", ".join(
+    f"('{s}', {i}, {repr(FUNNEL_STAGES[i]) if i < LAST_STAGE_ORDER else 'NULL'})"
+    for i, s in enumerate(FUNNEL_STAGES, start=1))
+# mart_funnel's grain rebuilt from the facts for the deals matching {where} (over fct_opportunities AS o): one
+# row per deal and stage reached (reached_count = 1); passed = reached a later stage; strict = moved from the
+# stage to the next one directly at least once. The deals are filtered first, so only their transitions are read.
+_FUNNEL_FACTS = """(
+    WITH d AS (
+        SELECT o.opportunity_id, date_trunc('month', o.created_date)::DATE AS cohort_month,
+               coalesce(o.lead_source, 'unknown') AS lead_source, coalesce(o.team_id, 'unassigned') AS team_id
+        FROM marts.fct_opportunities AS o WHERE {where}
+    ),
+    x AS (
+        SELECT t.opportunity_id, t.stage, t.stage_order, t.next_stage FROM marts.fct_stage_transitions AS t
+        WHERE t.opportunity_id IN (SELECT opportunity_id FROM d)
+    ),
+    s AS (SELECT * FROM (VALUES {stages}) AS v(stage, stage_order, next_stage)),
+    f AS (SELECT opportunity_id, max(stage_order) AS furthest FROM x WHERE stage_order IS NOT NULL GROUP BY 1),
+    strict AS (SELECT DISTINCT x.opportunity_id, x.stage FROM x JOIN s ON s.stage = x.stage AND s.next_stage = x.next_stage)
+    SELECT d.cohort_month, d.lead_source, d.team_id, s.stage, s.stage_order, 1 AS reached_count,
+           (f.furthest > s.stage_order)::INT AS passed_count, (k.opportunity_id IS NOT NULL)::INT AS strict_next_count
+    FROM d
+    JOIN f ON f.opportunity_id = d.opportunity_id
+    JOIN s ON s.stage_order <= f.furthest
+    LEFT JOIN strict AS k ON k.opportunity_id = d.opportunity_id AND k.stage = s.stage
+)"""
+
+
+def _deal_funnel_where(scope: Scope, f: FunnelFilter) -> tuple[str, list]:
+    """The funnel filters over fct_opportunities AS o (cohort = created month, as in mart_funnel)."""
+    return _funnel_where(scope, f, cohort="date_trunc('month', o.created_date)", team="o.team_id",
+                         source="coalesce(o.lead_source, 'unknown')", region="o.region", owner="o.owner_user_id")
+
+
+def _funnel_from(scope: Scope, f: FunnelFilter) -> tuple[str, str, list]:
+    """(relation, where, params) of the funnel rows: mart_funnel, or the facts when a rep is picked (the mart
+    has no rep); the facts are filtered inside the relation."""
+    if f.owner_user_id:
+        where, params = _deal_funnel_where(scope, f)
+        return _FUNNEL_FACTS.format(where=where, stages=_STAGE_VALUES), "TRUE", params
+    where, params = _funnel_where(scope, f)
+    return "marts.mart_funnel", where, params
 
 
 def _funnel_where(scope: Scope, f: FunnelFilter, *, cohort: str = "r.cohort_month", team: str = "r.team_id",
-                  source: str = "r.lead_source", region: str | None = None) -> tuple[str, list]:
+                  source: str = "r.lead_source", region: str | None = None,
+                  owner: str = "r.owner_user_id") -> tuple[str, list]:
     where, params = row_filter(scope, team=team)
     where = f"({where})"
+    if f.owner_user_id:
+        where += f" AND {owner} = ?"
+        params.append(f.owner_user_id)
     if f.cohort_from:
         where += f" AND {cohort} >= ?"
         params.append(_month_start(f.cohort_from))
@@ -364,7 +413,7 @@ _FUNNEL_SQL = """
 WITH s AS (
     SELECT {group} r.stage, min(r.stage_order) AS stage_order, sum(r.reached_count)::BIGINT AS reached_count,
            sum(r.passed_count)::BIGINT AS passed_count, sum(r.strict_next_count)::BIGINT AS strict_next_count
-    FROM marts.mart_funnel AS r WHERE {where}
+    FROM {source} AS r WHERE {where}
     GROUP BY ALL
 ),
 c AS (
@@ -385,9 +434,10 @@ FROM c ORDER BY {order} c.stage_order
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def funnel_stages(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame:
-    """One row per stage: reached, passed, strict next, passing and strict conversion, is_bottleneck."""
-    where, params = _funnel_where(scope, f)
-    sql = _FUNNEL_SQL.format(group="", where=where, last=LAST_STAGE_ORDER, partition="", order="")
+    """One row per stage: reached, passed, strict next, passing and strict conversion, is_bottleneck (from
+    mart_funnel; from the facts when a rep is picked, as the mart has no rep)."""
+    source, where, params = _funnel_from(scope, f)
+    sql = _FUNNEL_SQL.format(group="", source=source, where=where, last=LAST_STAGE_ORDER, partition="", order="")
     return _df(snap, sql, params)
 
 
@@ -400,27 +450,25 @@ FUNNEL_BREAKDOWNS = {"cohort": "strftime(r.cohort_month, '%Y-%m')", "lead_source
 def funnel_breakdown(snap: Snapshot, scope: Scope, f: FunnelFilter, by: str) -> pd.DataFrame:
     """Per group (cohort month, lead source or team) and stage: the same columns as ``funnel_stages``, with
     each group's own bottleneck."""
-    where, params = _funnel_where(scope, f)
-    sql = _FUNNEL_SQL.format(group=f"{FUNNEL_BREAKDOWNS[by]} AS grp,", where=where, last=LAST_STAGE_ORDER,
+    source, where, params = _funnel_from(scope, f)
+    sql = _FUNNEL_SQL.format(group=f"{FUNNEL_BREAKDOWNS[by]} AS grp,", source=source, where=where,
+                             last=LAST_STAGE_ORDER,
                              partition="c.grp,", order="c.grp DESC," if by == "cohort" else "c.grp,")
     return _df(snap, f"SELECT * FROM ({sql}) LIMIT ?", [*params, 60 * LAST_STAGE_ORDER])
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def days_in_stage(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame:
-    """Distribution of days in each stage (per deal, summed over its entries into the stage) for the deals of
-    the filtered cohorts: quartiles, the 10th/90th percentiles and the count."""
-    where, params = _funnel_where(scope, f, cohort="date_trunc('month', o.created_date)", team="t.team_id",
-                                  source="coalesce(t.lead_source, 'unknown')", region="t.region")
+    """Days in each stage (METRICS.md: from entering a stage to leaving it, or to the as-of date while still in
+    it), one value per entry into the stage, for the deals of the filtered cohorts: quartiles, 10th and 90th
+    percentiles and the number of entries. Read per entry, not per deal, to stay within the page's time budget."""
+    where, params = _deal_funnel_where(scope, f)
     return _df(snap, f"""
-        WITH d AS (
-            SELECT t.stage, min(t.stage_order) AS stage_order, sum(t.days_in_stage)::DOUBLE AS days
-            FROM marts.fct_stage_transitions AS t
-            JOIN marts.fct_opportunities AS o ON o.opportunity_id = t.opportunity_id
-            WHERE t.days_in_stage IS NOT NULL AND t.stage_order IS NOT NULL AND {where}
-            GROUP BY t.opportunity_id, t.stage
-        )
-        SELECT stage, min(stage_order) AS stage_order, count(*)::BIGINT AS deals,
-               quantile_cont(days, 0.1) AS p10, quantile_cont(days, 0.25) AS q1, median(days) AS median,
-               quantile_cont(days, 0.75) AS q3, quantile_cont(days, 0.9) AS p90
-        FROM d GROUP BY stage ORDER BY stage_order""", params)
+        SELECT stage, stage_order, entries, q[1] AS p10, q[2] AS q1, q[3] AS median, q[4] AS q3, q[5] AS p90
+        FROM (SELECT t.stage, min(t.stage_order) AS stage_order, count(*)::BIGINT AS entries,
+                     quantile_cont(t.days_in_stage::DOUBLE, [0.1, 0.25, 0.5, 0.75, 0.9]) AS q  -- one sort for all five
+              FROM marts.fct_stage_transitions AS t
+              WHERE t.days_in_stage IS NOT NULL AND t.stage_order IS NOT NULL
+                AND t.opportunity_id IN (SELECT o.opportunity_id FROM marts.fct_opportunities AS o WHERE {where})
+              GROUP BY t.stage)
+        ORDER BY stage_order""", params)

@@ -10,13 +10,13 @@ import streamlit as st
 
 from dashboards import formatting as fmt
 from dashboards import money_queries as mq
+from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
-from dashboards.i18n import label, month_label, t
+from dashboards.i18n import label, t
 from dashboards.scope import current_scope
 
 KEY = "channels"
 TABLE = "marts.mart_channel_roi"
-CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 # KPI key -> (value in totals, kind)
 KPIS = (
     ("spend", "spend_cny", "money"),
@@ -43,18 +43,6 @@ def _value(v: float | None, kind: str, lang: str) -> str:
     return f"{v:,.0f}"
 
 
-def _period_caption(period: mq.Period, lang: str) -> str:
-    a, b = (month_label(m.year, m.month, lang) for m in (period.start, period.end))
-    return a if period.start == period.end else t("money.period_range", lang, start=a, end=b)
-
-
-def _layout(fig: go.Figure, title: str, y_title: str = "", y_format: str = ",.0f") -> go.Figure:
-    fig.update_layout(title={"text": title}, height=340, margin={"l": 8, "r": 8, "t": 48, "b": 8},
-                      legend={"orientation": "h", "y": -0.25},
-                      yaxis={"title": {"text": y_title}, "tickformat": y_format})
-    return fig
-
-
 def _roi_chart(df: pd.DataFrame, names: list[str], lang: str) -> None:
     fig = go.Figure([
         go.Bar(x=names, y=df[f"roi_{m}"], name=t(f"money.chn.model.{m}", lang), marker_color=MODEL_COLORS[m],
@@ -62,8 +50,7 @@ def _roi_chart(df: pd.DataFrame, names: list[str], lang: str) -> None:
         for m in mq.ATTRIBUTION_MODELS
     ])
     fig.update_layout(barmode="group")
-    st.plotly_chart(_layout(fig, t("money.chn.chart.roi", lang), t("money.chn.axis.roi", lang), ",.1f"),
-                    width="stretch", config=CHART_CONFIG)
+    ui.plot(ui.layout(fig, t("money.chn.chart.roi", lang), t("money.chn.axis.roi", lang), ",.1f"))
 
 
 def _cost_charts(df: pd.DataFrame, names: list[str], lang: str) -> None:
@@ -71,23 +58,15 @@ def _cost_charts(df: pd.DataFrame, names: list[str], lang: str) -> None:
     for cell, col, key in zip(st.columns(2), ("cac_cny", "cost_per_opportunity_cny"), ("cac", "cpo"), strict=True):
         with cell:
             fig = go.Figure(go.Bar(x=names, y=df[col], hovertemplate=hover))
-            fig = _layout(fig, t(f"money.chn.chart.{key}", lang), t("money.chn.axis.cny", lang))
-            fig.update_layout(showlegend=False)
-            st.plotly_chart(fig, width="stretch", config=CHART_CONFIG)
+            ui.plot(ui.layout(fig, t(f"money.chn.chart.{key}", lang), t("money.chn.axis.cny", lang), legend=False))
 
 
 def _table(df: pd.DataFrame, lang: str, period: mq.Period) -> None:
     df = df.assign(channel=df["channel"].map(lambda c: label(f"money.source.{c}", lang, c)))
-    labels = {c: t(f"money.col.{c}", lang) for c in df.columns}
-    money = ("spend_cny", "cost_per_opportunity_cny", "bookings_first_touch_cny", "bookings_last_touch_cny",
-             "bookings_linear_cny", "cac_cny")
-    config = {labels[c]: st.column_config.NumberColumn(format="localized") for c in money}
-    config |= {labels[c]: st.column_config.NumberColumn(format="%.2f") for c in
-               ("roi_first_touch", "roi_last_touch", "roi_linear", "new_customers_linear")}
-    shown = df.rename(columns=labels)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    name = f"salescope_channels_{period.start:%Y-%m}_{period.end:%Y-%m}.csv"
-    session.download_csv(shown, f"{KEY}.table", name, lang, key=f"dl_{KEY}")
+    ui.table(df, lang, f"{KEY}.table", f"salescope_channels_{period.start:%Y-%m}_{period.end:%Y-%m}.csv",
+             money=("spend_cny", "cost_per_opportunity_cny", "bookings_first_touch_cny", "bookings_last_touch_cny",
+                    "bookings_linear_cny", "cac_cny"),
+             decimals=("roi_first_touch", "roi_last_touch", "roi_linear", "new_customers_linear"))
 
 
 def render(lang: str) -> None:
@@ -102,17 +81,15 @@ def render(lang: str) -> None:
         st.info(t("money.company_only", lang), icon=":material/info:")
         return
     info = queries.publish_info(snap)
-    period = mq.period_picker(mq.month_span(snap, TABLE, info.as_of if info else None), lang)
+    period = ui.period_picker(mq.month_span(snap, TABLE, info.as_of if info else None), lang)
     if period is None:
         st.info(t("money.no_rows", lang), icon=":material/inbox:")
         return
-    st.caption(t("money.chn.caption", lang, period=_period_caption(period, lang)))
+    st.caption(t("money.chn.caption", lang, period=ui.period_label(period, lang)))
     totals = mq.channel_totals(snap, scope, period)
     items = [(t(f"money.chn.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.chn.help.{k}", lang))
              for k, col, kind in KPIS]
-    for i in range(0, len(items), 4):
-        for cell, (name, value, help_) in zip(st.columns(4), items[i:i + 4], strict=False):
-            cell.metric(name, value, help=help_, border=True)
+    ui.cards(items)
     df = mq.channel_table(snap, scope, period)
     if df.empty:
         st.info(t("money.no_rows", lang), icon=":material/inbox:")

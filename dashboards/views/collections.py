@@ -14,36 +14,21 @@ import streamlit as st
 
 from dashboards import formatting as fmt
 from dashboards import money_queries as mq
+from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
 from dashboards.db import Snapshot
 from dashboards.i18n import month_label, t
 from dashboards.scope import Scope, current_scope
 
 KEY = "collections"
-CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 INVOICES = "marts.fct_invoices"
 DSO = "marts.mart_dso_monthly"
 SALES_TO_CASH = "marts.mart_sales_to_cash"
 
 
-def _layout(fig: go.Figure, title: str, y_title: str = "", y_format: str = ",.0f") -> go.Figure:
-    fig.update_layout(title={"text": title}, height=320, margin={"l": 8, "r": 8, "t": 48, "b": 8},
-                      legend={"orientation": "h", "y": -0.2},
-                      yaxis={"title": {"text": y_title}, "tickformat": y_format, "rangemode": "tozero"})
-    return fig
-
-
 def _scope_caption(scope: Scope, as_of: object, lang: str) -> None:
     who = "all" if scope.is_everything else ("team" if scope.role == "sales_manager" else "own")
     st.caption(t(f"money.coll.scope_{who}", lang) + " · " + t("money.as_of", lang, as_of=as_of or fmt.NO_VALUE))
-
-
-def _cards(cards: list[tuple[str, str]], values: dict[str, str]) -> None:
-    """Rows of four bordered metric cards (they wrap on a phone)."""
-    for i in range(0, len(cards), 4):
-        row = cards[i:i + 4]
-        for cell, (label_, help_) in zip(st.columns(4), row, strict=False):
-            cell.metric(label_, values[label_], help=help_, border=True)
 
 
 def _kpis(totals: dict, dso: pd.DataFrame | None, lang: str) -> None:
@@ -57,8 +42,7 @@ def _kpis(totals: dict, dso: pd.DataFrame | None, lang: str) -> None:
         last = dso.iloc[-1]
         values["dso"] = fmt.days(last["dso"], lang)
         order.append("dso")
-    cards = [(t(f"money.coll.kpi.{k}", lang), t(f"money.coll.help.{k}", lang)) for k in order]
-    _cards(cards, {t(f"money.coll.kpi.{k}", lang): values[k] for k in order})
+    ui.cards([(t(f"money.coll.kpi.{k}", lang), values[k], t(f"money.coll.help.{k}", lang)) for k in order])
     if dso is not None and not dso.empty:
         m = dso.iloc[-1]["month"]
         st.caption(t("money.coll.dso_month", lang, month=month_label(m.year, m.month, lang)))
@@ -70,8 +54,7 @@ def _aging_chart(totals: dict, lang: str) -> None:
     ys = [(totals.get(f"ar_{b}") or 0.0) / div for b in mq.AGING_BUCKETS]
     colors = ["#4c78a8", "#f2cf5b", "#f58518", "#e45756", "#b279a2"]
     fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=colors, hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>"))
-    st.plotly_chart(_layout(fig, t("money.coll.chart.aging", lang), t("axis.money", lang)), width="stretch",
-                    config=CHART_CONFIG)
+    ui.plot(ui.layout(fig, t("money.coll.chart.aging", lang), t("axis.money", lang), legend=False))
 
 
 def _billed_chart(snap: Snapshot, scope: Scope, period: mq.Period | None, lang: str) -> None:
@@ -89,8 +72,7 @@ def _billed_chart(snap: Snapshot, scope: Scope, period: mq.Period | None, lang: 
         go.Bar(x=x, y=df["collected_cny"] / div, name=t("money.coll.series.collected", lang), hovertemplate=hover),
     ])
     fig.update_layout(barmode="group", xaxis={"tickformat": "%Y-%m", "dtick": "M1" if len(df) <= 12 else "M3"})
-    st.plotly_chart(_layout(fig, t("money.coll.chart.billed", lang), t("axis.money", lang)), width="stretch",
-                    config=CHART_CONFIG)
+    ui.plot(ui.layout(fig, t("money.coll.chart.billed", lang), t("axis.money", lang)))
     st.caption(t("money.coll.billed_note", lang))
 
 
@@ -103,8 +85,8 @@ def _dso_chart(dso: pd.DataFrame | None, lang: str) -> None:
     fig = go.Figure(go.Scatter(x=dso["month"], y=dso["dso"], mode="lines+markers",
                                hovertemplate="%{x|%Y-%m}<br>%{y:.1f}<extra></extra>"))
     fig.update_layout(xaxis={"tickformat": "%Y-%m", "dtick": "M1" if len(dso) <= 12 else "M3"})
-    st.plotly_chart(_layout(fig, t("money.coll.chart.dso", lang), t("axis.days", lang)), width="stretch",
-                    config=CHART_CONFIG)
+    fig.update_layout(yaxis={"rangemode": "tozero"})
+    ui.plot(ui.layout(fig, t("money.coll.chart.dso", lang), t("axis.days", lang), legend=False))
 
 
 def _overdue(snap: Snapshot, scope: Scope, lang: str) -> None:
@@ -120,7 +102,7 @@ def _overdue(snap: Snapshot, scope: Scope, lang: str) -> None:
     df = mq.overdue_invoices(snap, scope)
     df = df.assign(aging_bucket=df["aging_bucket"].map(lambda b: t(f"money.aging.{b}", lang)
                                                         if b in (*mq.AGING_BUCKETS, "paid") else b))
-    _table(df, lang, "overdue", "salescope_overdue_invoices.csv", money=("amount_cny", "unpaid_cny"))
+    ui.table(df, lang, f"{KEY}.overdue", "salescope_overdue_invoices.csv", money=("amount_cny", "unpaid_cny"))
 
 
 def _sales_to_cash(snap: Snapshot, scope: Scope, lang: str) -> None:
@@ -142,21 +124,10 @@ def _sales_to_cash(snap: Snapshot, scope: Scope, lang: str) -> None:
     fig = go.Figure(go.Bar(x=steps["median_days"], y=names, orientation="h", customdata=steps["deals"],
                            hovertemplate="%{y}<br>%{x:.1f}<br>n = %{customdata}<extra></extra>"))
     fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"title": {"text": t("axis.days", lang)}})
-    st.plotly_chart(_layout(fig, t("money.s2c.chart", lang), "", ""), width="stretch", config=CHART_CONFIG)
+    ui.plot(ui.layout(fig, t("money.s2c.chart", lang), "", "", legend=False))
     st.caption(t("money.s2c.note", lang))
     table = df.assign(step=df["step"].map(lambda s: t(f"money.s2c.step.{s}", lang)))[["step", "median_days", "deals"]]
-    _table(table, lang, "s2c", "salescope_sales_to_cash.csv", days=("median_days",))
-
-
-def _table(df: pd.DataFrame, lang: str, what: str, file_name: str, *, money: tuple[str, ...] = (),
-           pct: tuple[str, ...] = (), days: tuple[str, ...] = ()) -> None:
-    labels = {c: t(f"money.col.{c}", lang) for c in df.columns}
-    config = {labels[c]: st.column_config.NumberColumn(format="localized") for c in money}
-    config |= {labels[c]: st.column_config.NumberColumn(format="percent") for c in pct}
-    config |= {labels[c]: st.column_config.NumberColumn(format="%.1f") for c in days}
-    shown = df.rename(columns=labels)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    session.download_csv(shown, f"{KEY}.{what}", file_name, lang, key=f"dl_{KEY}_{what}")
+    ui.table(table, lang, f"{KEY}.sales_to_cash", "salescope_sales_to_cash.csv", decimals=("median_days",))
 
 
 def render(lang: str) -> None:
@@ -172,16 +143,20 @@ def render(lang: str) -> None:
     as_of = info.as_of if info else None
     _scope_caption(scope, as_of, lang)
     month_table = DSO if DSO in tables else (INVOICES if INVOICES in tables else None)
-    period = None
+    period = trend = None
     if month_table:
-        period = mq.period_picker(mq.month_span(snap, month_table, as_of), lang)
+        months = mq.month_span(snap, month_table, as_of)
+        period = ui.period_picker(months, lang, help=t("money.coll.period_help", lang))
+        # a trend of one or two months says little: then the DSO line shows the 12 months up to the period's end
+        trend = period if period is None or len(pd.date_range(period.start, period.end, freq="MS")) >= 3 else (
+            ui.period_for("12m", [m for m in months if m <= period.end]))
     totals = mq.collection_totals(snap, scope)
     if not totals.get("contracts"):
         st.info(t("money.coll.no_contracts", lang), icon=":material/inbox:")
         return
     dso = None  # company level: only read for scopes that see everything
-    if scope.is_everything and DSO in tables and period is not None:
-        dso = mq.dso_series(snap, scope, period)
+    if scope.is_everything and DSO in tables and trend is not None:
+        dso = mq.dso_series(snap, scope, trend)
     _kpis(totals, dso, lang)
 
     left, right = st.columns(2)
@@ -199,7 +174,7 @@ def render(lang: str) -> None:
 
     st.subheader(t("money.coll.contracts", lang))
     df = mq.contracts(snap, scope)
-    _table(df, lang, "contracts", "salescope_contracts.csv",
+    ui.table(df, lang, f"{KEY}.contracts", "salescope_contracts.csv",
            money=("contract_value_cny", "invoiced_cny", "collected_cny", "receivables_cny",
                   *(f"ar_{b}" for b in mq.AGING_BUCKETS)),
            pct=("billed_pct", "collected_pct"))

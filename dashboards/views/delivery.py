@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboards import formatting as fmt
 from dashboards import money_queries as mq
+from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
 from dashboards.i18n import label, t
 from dashboards.scope import current_scope
@@ -16,7 +17,6 @@ from dashboards.scope import current_scope
 KEY = "delivery"
 TABLE = "marts.mart_project_delivery"
 STATUS_PARAM = "status"
-CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 # KPI key -> (value in totals, kind)
 KPIS = (
     ("projects", "projects", "count"),
@@ -37,7 +37,7 @@ def _status_picker(statuses: list[str], lang: str) -> str | None:
         requested = st.query_params.get(STATUS_PARAM)
         st.session_state[key] = requested if requested in statuses else None
     value = st.selectbox(t("money.dlv.status", lang), statuses, key=key, index=None,
-                         placeholder=t("filter.all", lang),
+                         placeholder=t("filter.all", lang), width=240,
                          format_func=lambda s: label(f"money.status.{s}", lang, s))
     if value is None:
         st.query_params.pop(STATUS_PARAM, None)
@@ -54,44 +54,25 @@ def _value(v: float | None, kind: str, lang: str) -> str:
     return fmt.NO_VALUE if v is None else f"{v:,.0f}"
 
 
-def _metrics(items: list[tuple[str, str, str]]) -> None:
-    """(label, value, help) cards, four a row; they wrap on a phone."""
-    for i in range(0, len(items), 4):
-        for cell, (name, value, help_) in zip(st.columns(4), items[i:i + 4], strict=False):
-            cell.metric(name, value, help=help_, border=True)
-
-
-def _layout(fig: go.Figure, title: str, x_title: str = "") -> go.Figure:
-    fig.update_layout(title={"text": title}, height=320, margin={"l": 8, "r": 8, "t": 48, "b": 8}, showlegend=False,
-                      xaxis={"title": {"text": x_title}}, yaxis={"rangemode": "tozero"})
-    return fig
-
-
 def _charts(hist: pd.DataFrame, by_status: pd.DataFrame, lang: str) -> None:
     left, right = st.columns(2)
     with left:
         colors = ["#54a24b", "#54a24b", "#f2cf5b", "#f58518", "#e45756", "#e45756", "#b279a2"]
         fig = go.Figure(go.Bar(x=[t(f"money.dlv.bin.{b}", lang) for b in hist["bin"]], y=hist["projects"],
                                marker_color=colors[:len(hist)], hovertemplate="%{x}<br>%{y}<extra></extra>"))
-        st.plotly_chart(_layout(fig, t("money.dlv.chart.variance", lang), t("money.dlv.axis.variance", lang)),
-                        width="stretch", config=CHART_CONFIG)
+        fig.update_layout(xaxis={"title": {"text": t("money.dlv.axis.variance", lang)}})
+        ui.plot(ui.layout(fig, t("money.dlv.chart.variance", lang), legend=False))
     with right:
         names = [label(f"money.status.{s}", lang, s) for s in by_status["project_status"]]
         fig = go.Figure([go.Bar(x=names, y=by_status["projects"], name=t("money.dlv.series.projects", lang)),
                          go.Bar(x=names, y=by_status["overdue_tasks"], name=t("money.dlv.series.overdue", lang))])
-        fig = _layout(fig, t("money.dlv.chart.status", lang))
-        fig.update_layout(barmode="group", showlegend=True, legend={"orientation": "h", "y": -0.2})
-        st.plotly_chart(fig, width="stretch", config=CHART_CONFIG)
+        fig.update_layout(barmode="group")
+        ui.plot(ui.layout(fig, t("money.dlv.chart.status", lang)))
 
 
 def _table(df: pd.DataFrame, lang: str) -> None:
     df = df.assign(project_status=df["project_status"].map(lambda s: label(f"money.status.{s}", lang, s)))
-    labels = {c: t(f"money.col.{c}", lang) for c in df.columns}
-    shown = df.rename(columns=labels)
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={labels["progress"]: st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                                                     max_value=1)})
-    session.download_csv(shown, f"{KEY}.projects", "salescope_projects.csv", lang, key=f"dl_{KEY}")
+    ui.table(df, lang, f"{KEY}.projects", "salescope_projects.csv", progress=("progress",))
 
 
 def render(lang: str) -> None:
@@ -112,10 +93,10 @@ def render(lang: str) -> None:
     if not totals.get("projects"):
         st.info(t("money.no_rows", lang), icon=":material/inbox:")
         return
-    _metrics([(t(f"money.dlv.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.dlv.help.{k}", lang))
+    ui.cards([(t(f"money.dlv.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.dlv.help.{k}", lang))
               for k, col, kind in KPIS])
     st.subheader(t("money.dlv.docs", lang))
-    _metrics([(t(f"money.dlv.kpi.doc_{k}", lang), fmt.percent(totals.get(col)), t(f"money.dlv.help.doc_{k}", lang))
+    ui.cards([(t(f"money.dlv.kpi.doc_{k}", lang), fmt.percent(totals.get(col)), t(f"money.dlv.help.doc_{k}", lang))
               for k, col in DOC_KPIS])
     _charts(mq.variance_histogram(snap, scope, status), mq.projects_by_status(snap, scope), lang)
     st.subheader(t("money.dlv.projects", lang))

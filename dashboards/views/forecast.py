@@ -1,5 +1,244 @@
-"""The forecast page: one mart, see dashboards/martviews.py (VIEWS["forecast"])."""
+"""Forecast (预测): for a month or quarter, the forecast, coverage and weighted pipeline (stage default) of the
+company, a region or a team; the ML forecast beside the stage default; forecast accuracy over past periods;
+the open pipeline trend from the weekly snapshots.
 
-from dashboards.martpage import page
+Finance and executives see every level; a sales manager only their own team's rows (the scope, in SQL).
+"""
 
-page("forecast")
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import formatting as fmt
+from dashboards import pagekit, queries, session
+from dashboards import sales_queries as sq
+from dashboards.filters import global_filters
+from dashboards.i18n import label, t
+from dashboards.scope import current_scope
+
+KEY = "forecast"
+PERIOD_TYPES = ("month", "quarter")
+CHART_CONFIG = {"displayModeBar": False, "responsive": True}
+MARGIN = {"l": 8, "r": 8, "t": 48, "b": 8}
+# (card key, mart column, kind)
+CARDS = (("forecast", "forecast_current_cny", "money"), ("quota", "quota_cny", "money"),
+         ("booked", "bookings_to_date_cny", "money"), ("in_period", "pipeline_in_period_cny", "money"),
+         ("weighted", "weighted_pipeline_cny", "money"), ("coverage", "pipeline_coverage", "ratio"),
+         ("at_start", "forecast_at_start_cny", "money"), ("ape", "forecast_abs_pct_error", "percent"))
+MONEY_COLS = ("quota_cny", "bookings_to_date_cny", "open_pipeline_cny", "pipeline_in_period_cny",
+              "weighted_pipeline_cny", "forecast_at_start_cny", "forecast_current_cny", "actual_bookings_cny",
+              "ml_weighted_cny", "stage_weighted_cny", "actual_cny", "ml_forecast_cny", "stage_forecast_cny",
+              "amount_cny")
+PCT_COLS = ("forecast_abs_pct_error", "ml_ape", "stage_ape")
+
+
+def _url_choice(title: str, options: list[str], param: str, fmt_fn, *, segmented: bool = False) -> str:
+    """A choice kept in ``?param=`` (the code); the first option is the default and leaves the URL clean."""
+    key = f"fc_{param}"
+    if st.session_state.get(key) not in options:
+        requested = st.query_params.get(param)
+        st.session_state[key] = requested if requested in options else options[0]
+    widget = st.segmented_control if segmented else st.selectbox
+    kw = {"required": True} if segmented else {}
+    value = widget(title, options, key=key, format_func=fmt_fn, **kw)
+    value = value if value in options else options[0]
+    if value == options[0]:
+        st.query_params.pop(param, None)
+    elif st.query_params.get(param) != value:
+        st.query_params[param] = value
+    return value
+
+
+def _period_label(p: str, period_type: str, lang: str) -> str:
+    if period_type == "quarter":
+        return t("fc.quarter_fmt", lang, y=p[:4], q=(int(p[5:7]) - 1) // 3 + 1)
+    return p
+
+
+def _show(v: float | None, kind: str, lang: str) -> str:
+    if v is None or pd.isna(v):
+        return fmt.NO_VALUE
+    if kind == "money":
+        return fmt.money(v, lang)
+    if kind == "percent":
+        return fmt.percent(v)
+    return f"{v:.2f}"
+
+
+def _group_label(level: str, group_id: str, team_name: object, lang: str) -> str:
+    if level == "company":
+        return t("fc.level.company", lang)
+    if level == "region":
+        return label(f"region.{group_id}", lang, group_id)
+    return str(team_name) if isinstance(team_name, str) and team_name else group_id
+
+
+def _table(df: pd.DataFrame, cols: dict[str, str], what: str, file_name: str, lang: str) -> None:
+    shown = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+    config = {cols[c]: st.column_config.NumberColumn(format="localized") for c in MONEY_COLS if c in cols}
+    config |= {cols[c]: st.column_config.NumberColumn(format="percent") for c in PCT_COLS if c in cols}
+    if "pipeline_coverage" in cols:
+        config[cols["pipeline_coverage"]] = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    session.download_csv(shown, f"{KEY}.{what}", file_name, lang, key=f"dl_{KEY}_{what}")
+
+
+def _cols(lang: str, *names: str) -> dict[str, str]:
+    return {c: t(f"fc.col.{c}", lang) for c in names}
+
+
+def _cards(row: pd.Series, lang: str) -> None:
+    cells = [c for _ in range(2) for c in st.columns(4)]
+    for cell, (k, col, kind) in zip(cells, CARDS, strict=True):
+        v = row[col] if k != "ape" or bool(row["is_closed_period"]) else None
+        cell.metric(t(f"fc.kpi.{k}", lang), _show(v, kind, lang), help=t(f"fc.help.{k}", lang), border=True)
+    if pd.isna(row["pipeline_coverage"]) and row["quota_cny"] and row["bookings_to_date_cny"] >= row["quota_cny"]:
+        st.caption(t("fc.quota_met", lang))
+
+
+def _history(snap, scope, period_type: str, level: str, group: str, lang: str) -> None:
+    """Forecast at the period's start and the current forecast against actual bookings, period by period."""
+    st.subheader(t("fc.accuracy", lang))
+    df = sq.forecast_history(snap, scope, period_type, level, group)
+    if df.empty:
+        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+        return
+    closed = df[df["is_closed_period"]]
+    recent = closed.tail(12)["forecast_abs_pct_error"].dropna()
+    st.metric(t("fc.kpi.mape", lang), fmt.percent(recent.mean() if len(recent) else None),
+              help=t("fc.help.mape", lang), border=True)
+    div = fmt.money_axis_divisor(lang)
+    hover = "%{x|%Y-%m}<br>%{y:,.1f}<extra></extra>"
+    fig = go.Figure()
+    fig.add_bar(x=df["period_start"], y=df["actual_bookings_cny"] / div, name=t("fc.legend.actual", lang),
+                hovertemplate=hover)
+    fig.add_scatter(x=df["period_start"], y=df["forecast_at_start_cny"] / div, mode="lines+markers",
+                    name=t("fc.kpi.at_start", lang), hovertemplate=hover)
+    fig.update_layout(title={"text": t("fc.chart.accuracy", lang)}, height=320, margin=MARGIN,
+                      legend={"orientation": "h", "y": -0.2}, xaxis={"tickformat": "%Y-%m"},
+                      yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
+    st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
+    table = df.iloc[::-1].assign(period_start=df["period_start"].iloc[::-1].dt.strftime("%Y-%m"))
+    _table(table, _cols(lang, "period_start", "forecast_at_start_cny", "forecast_current_cny", "actual_bookings_cny",
+                        "forecast_abs_pct_error"), "accuracy", f"salescope_forecast_accuracy_{level}_{group}.csv", lang)
+
+
+def _ml(snap, scope, period_type: str, period: str, lang: str) -> None:
+    """Company level: the ML forecast (deal scores) beside the stage default, and how both did in the past."""
+    tables = queries.available_tables(snap)
+    if not scope.is_everything or "ml.forecast" not in tables:
+        return
+    st.subheader(t("fc.ml", lang))
+    st.caption(t("fc.ml_caption", lang))
+    ml = sq.ml_forecast(snap, scope)
+    if ml.empty:
+        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+    else:
+        ml = ml.assign(period=ml["period"].astype(str).str[:7])
+        now = ml[ml["period"] == period] if period_type == "month" else ml.iloc[0:0]
+        if not now.empty:
+            r = now.iloc[0]
+            cells = st.columns(3)
+            for cell, (k, col) in zip(cells, (("open", "open_pipeline_cny"), ("ml_weighted", "ml_weighted_cny"),
+                                              ("stage_weighted", "stage_weighted_cny")), strict=True):
+                cell.metric(t(f"fc.kpi.{k}", lang), fmt.money(r[col], lang), help=t(f"fc.help.{k}", lang), border=True)
+        div = fmt.money_axis_divisor(lang)
+        fig = go.Figure()
+        for k in ("ml_weighted", "stage_weighted"):
+            fig.add_bar(x=ml["period"], y=ml[f"{k}_cny"] / div, name=t(f"fc.kpi.{k}", lang),
+                        hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>")
+        fig.update_layout(title={"text": t("fc.chart.ml", lang)}, height=320, margin=MARGIN, barmode="group",
+                          legend={"orientation": "h", "y": -0.2}, xaxis={"type": "category"},
+                          yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
+        st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
+        _table(ml, _cols(lang, "period", "open_deals", "open_pipeline_cny", "ml_weighted_cny", "stage_weighted_cny"),
+               "ml", "salescope_forecast_ml.csv", lang)
+    if "ml.forecast_backtest" not in tables:
+        return
+    bt = sq.ml_backtest(snap, scope)
+    if bt.empty:
+        return
+    st.markdown(f"**{t('fc.backtest', lang)}**")
+    cells = st.columns(2)
+    for cell, k in zip(cells, ("ml_ape", "stage_ape"), strict=True):
+        cell.metric(t(f"fc.kpi.{k}", lang), fmt.percent(bt[k].mean()), help=t("fc.help.backtest", lang), border=True)
+    bt = bt.assign(period=bt["period"].astype(str).str[:7])
+    _table(bt, _cols(lang, "period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"),
+           "backtest", "salescope_forecast_backtest.csv", lang)
+
+
+def _trend(snap, scope, flt, lang: str) -> None:
+    """Open pipeline by stage at each weekly snapshot (the last 52)."""
+    st.subheader(t("fc.trend", lang))
+    if not pagekit.require_tables(snap, lang, "marts.fct_pipeline_snapshots"):
+        return
+    df = sq.pipeline_trend(snap, scope, flt)
+    if df.empty:
+        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+        return
+    div = fmt.money_axis_divisor(lang)
+    fig = go.Figure()
+    for stage in sq.FUNNEL_STAGES:
+        part = df[df["stage"] == stage]
+        if not part.empty:
+            fig.add_scatter(x=part["snapshot_date"], y=part["amount_cny"] / div, mode="lines", stackgroup="pipe",
+                            name=label(f"stage.{stage}", lang, stage),
+                            hovertemplate="%{x|%Y-%m-%d}<br>%{y:,.1f}<extra></extra>")
+    fig.update_layout(title={"text": t("fc.chart.trend", lang)}, height=340, margin=MARGIN,
+                      legend={"orientation": "h", "y": -0.2},
+                      yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
+    st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
+    table = df.assign(snapshot_date=df["snapshot_date"].astype(str),
+                      stage=df["stage"].map(lambda s: label(f"stage.{s}", lang, s)))
+    _table(table, _cols(lang, "snapshot_date", "stage", "amount_cny", "deals"), "trend",
+           "salescope_pipeline_trend.csv", lang)
+
+
+def render(lang: str) -> None:
+    st.title(t(f"nav.{KEY}", lang))
+    if session.require_page(KEY, lang) is None:
+        return
+    snap = pagekit.snapshot_or_empty(lang)
+    if snap is None or not pagekit.require_tables(snap, lang, "marts.mart_forecast"):
+        return
+    scope = current_scope()
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        period_type = _url_choice(t("fc.period_type", lang), list(PERIOD_TYPES), "ptype",
+                                  lambda o: t(f"fc.ptype.{o}", lang), segmented=True)
+        periods = sq.forecast_periods(snap, scope, period_type)
+        if not periods:
+            st.info(t("page.no_rows", lang), icon=":material/inbox:")
+            return
+        period = _url_choice(t("fc.period", lang), periods, "pstart", lambda p: _period_label(p, period_type, lang))
+    flt = global_filters(queries.filter_options(snap, scope), lang)
+    # the row shown: a manager's own team; for everyone else the team or region picked, else the company
+    team = sq.manager_team(snap, scope)
+    level, group = (("team", team) if team else ("team", flt.team_id) if flt.team_id
+                    else ("region", flt.region) if flt.region else ("company", "all"))
+    rows = sq.forecast_rows(snap, scope, period_type, period)
+    focus = rows[(rows["level"] == level) & (rows["group_id"] == group)]
+    if focus.empty:
+        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+        return
+    r = focus.iloc[0]
+    st.caption(t("fc.showing", lang, group=fmt.plain(_group_label(level, group, r["team_name"], lang)),
+                 period=_period_label(period, period_type, lang)))
+    if flt.owner_user_id:
+        st.caption(t("fc.rep_note", lang))
+    _cards(r, lang)
+    _ml(snap, scope, period_type, period, lang)
+    _history(snap, scope, period_type, level, group, lang)
+    _trend(snap, scope, flt, lang)
+    st.subheader(t("fc.levels", lang))
+    table = rows.assign(group=[_group_label(lv, g, n, lang) for lv, g, n in
+                               zip(rows["level"], rows["group_id"], rows["team_name"], strict=True)],
+                        level=rows["level"].map(lambda v: t(f"fc.level.{v}", lang)))
+    _table(table, _cols(lang, "level", "group", "quota_cny", "bookings_to_date_cny", "pipeline_in_period_cny",
+                        "weighted_pipeline_cny", "pipeline_coverage", "forecast_at_start_cny", "forecast_current_cny",
+                        "actual_bookings_cny", "forecast_abs_pct_error"),
+           "levels", f"salescope_forecast_{period_type}_{period}.csv", lang)
+
+
+pagekit.run_page(KEY, render)

@@ -94,14 +94,14 @@ def _breadcrumb(flt: DealFilter, names: dict[str, str], scope_role: str, lang: s
     if scope_role == "sales_rep" or not (flt.region or flt.team_id or flt.owner_user_id):
         return
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.caption(t("perf.path", lang))
+        st.caption(t("perf.path", lang), width="content")
         st.button(t("perf.path.all", lang), icon=":material/home:", on_click=_up, args=("region", "team", "rep"),
                   key="perf_up_all", type="tertiary")
         if flt.region and (flt.team_id or flt.owner_user_id):
             st.button(label(f"region.{flt.region}", lang, flt.region), on_click=_up, args=("team", "rep"),
                       key="perf_up_region", type="tertiary")
         if flt.team_id and flt.owner_user_id:
-            st.button(names.get(flt.team_id, flt.team_id), on_click=_up, args=("rep",), key="perf_up_team",
+            st.button(fmt.plain(names.get(flt.team_id, flt.team_id)), on_click=_up, args=("rep",), key="perf_up_team",
                       type="tertiary")
 
 
