@@ -47,6 +47,9 @@ if user is None:
     # every page registered but hidden, so the URL (page and filters) survives the sign-in
     st.navigation(_pages(PAGES, lang), position="hidden")
     session.login_form(lang)
+    # the form is on screen already: load the charting library while the user types, so the first page
+    # after signing in does not wait for the import (about a second on a cold server)
+    import plotly.graph_objects  # noqa: F401
 else:
     session.sidebar_user(user, lang)
     allowed = pages_for(user.role)

@@ -7,7 +7,7 @@ the filter with the scope anyway: a filter can narrow what a user sees, never wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -18,34 +18,69 @@ from dashboards.queries import DealFilter
 FILTER_PARAMS = ("region", "team", "rep")
 
 
-def _url_select(label: str, options: list[str], key: str, fmt: Callable[[str], str], lang: str) -> str | None:
-    state_key = f"flt_{key}"
-    if state_key not in st.session_state:
-        requested = st.query_params.get(key)
-        st.session_state[state_key] = requested if requested in options else None
-    elif st.session_state[state_key] not in options:
-        st.session_state[state_key] = None
-    value = st.selectbox(label, options, key=state_key, format_func=fmt, index=None,
-                         placeholder=t("filter.all", lang))
-    if value is None:
-        st.query_params.pop(key, None)
-    elif st.query_params.get(key) != value:
-        st.query_params[key] = value
+def state_key(param: str) -> str:
+    """The session-state key of the widget bound to ``?param=`` (pages that set a filter use it too)."""
+    return f"flt_{param}"
+
+
+def url_choice(
+    title: str,
+    options: Sequence[str],
+    param: str,
+    format_func: Callable[[str], str] = str,
+    *,
+    default: str | None = None,
+    optional: bool = False,
+    segmented: bool = False,
+    placeholder: str | None = None,
+    help: str | None = None,
+    width: int | str = "stretch",
+) -> str | None:
+    """A choice whose code (not its label) is kept in ``?param=`` so the link can be shared.
+
+    A URL value not among ``options`` is dropped. The default (``default``, else the first option; none when
+    ``optional``) keeps the URL clean. ``segmented`` shows buttons instead of a drop-down.
+    """
+    options = list(options)
+    default = None if optional or not options else (default if default in options else options[0])
+    key = state_key(param)
+    current = st.session_state.get(key)
+    if key not in st.session_state or current not in options and not (optional and current is None):
+        requested = st.query_params.get(param)
+        st.session_state[key] = requested if requested in options else default
+    if segmented:
+        value = st.segmented_control(title, options, key=key, format_func=format_func, required=not optional,
+                                     help=help, width=width)
+    else:
+        value = st.selectbox(title, options, key=key, format_func=format_func, help=help, width=width,
+                             placeholder=placeholder, **({"index": None} if optional else {}))
+    value = value if value in options else default
+    if value == default:
+        st.query_params.pop(param, None)
+    elif st.query_params.get(param) != value:
+        st.query_params[param] = value
     return value
+
+
+def month_picker(months: Sequence[str], lang: str) -> str | None:
+    """One month (``YYYY-MM``, newest first; the newest is the default), bound to ``?month=``."""
+    return url_choice(t("filter.month", lang), months, "month")
 
 
 def global_filters(options: pd.DataFrame, lang: str) -> DealFilter:
     """Region, team and rep pickers in one row (they wrap on a phone)."""
     regions = sorted(options["region"].dropna().unique().tolist())
     with st.container(horizontal=True):
-        region = _url_select(t("filter.region", lang), regions, "region", lambda r: label(f"region.{r}", lang, r), lang)
+        everything = t("filter.all", lang)
+        region = url_choice(t("filter.region", lang), regions, "region", lambda r: label(f"region.{r}", lang, r),
+                            optional=True, placeholder=everything)
         sub = options if region is None else options[options["region"] == region]
         teams = dict(zip(sub["team_id"], sub["team_name"], strict=False))
-        team = _url_select(t("filter.team", lang), sorted(k for k in teams if k), "team",
-                           lambda k: str(teams.get(k, k)), lang)
+        team = url_choice(t("filter.team", lang), sorted(k for k in teams if k), "team",
+                          lambda k: str(teams.get(k, k)), optional=True, placeholder=everything)
         sub = sub if team is None else sub[sub["team_id"] == team]
         reps = dict(zip(sub["owner_user_id"], sub["owner_name"], strict=False))
-        rep = _url_select(t("filter.rep", lang), sorted(k for k in reps if k), "rep",
-                          lambda k: str(reps.get(k, k)), lang)
+        rep = url_choice(t("filter.rep", lang), sorted(k for k in reps if k), "rep",
+                         lambda k: str(reps.get(k, k)), optional=True, placeholder=everything)
     return DealFilter(region=region, team_id=team, owner_user_id=rep)
 

@@ -10,12 +10,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import session
+from dashboards.filters import url_choice
 from dashboards.i18n import month_label, t
 from dashboards.money_queries import Period
 
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 PERIOD_PARAM = "range"  # URL: ?range=3m|6m|12m|YYYY-MM (not "period": the overview binds that one)
-PERIOD_KEY = "money_period"  # not the overview's "period" key: session state outlives a page switch
 RELATIVE = ("3m", "6m", "12m")
 
 
@@ -41,18 +41,10 @@ def period_picker(months: list[date], lang: str, default: str = "12m", help: str
     if not months:
         return None
     options = [*RELATIVE, *(m.strftime("%Y-%m") for m in reversed(months))]
-    if PERIOD_KEY not in st.session_state or st.session_state[PERIOD_KEY] not in options:
-        requested = st.query_params.get(PERIOD_PARAM)
-        st.session_state[PERIOD_KEY] = requested if requested in options else default
-
     def fmt(o: str) -> str:
         return t(f"money.period.{o}", lang) if o in RELATIVE else month_label(int(o[:4]), int(o[5:]), lang)
 
-    value = st.selectbox(t("money.period", lang), options, key=PERIOD_KEY, format_func=fmt, width=240, help=help)
-    if value == default:
-        st.query_params.pop(PERIOD_PARAM, None)
-    elif st.query_params.get(PERIOD_PARAM) != value:
-        st.query_params[PERIOD_PARAM] = value
+    value = url_choice(t("money.period", lang), options, PERIOD_PARAM, fmt, default=default, help=help, width=240)
     return period_for(value, months)
 
 

@@ -36,6 +36,32 @@ def sign_in(at, home: Path, role: str, *, crm_user_id: str | None = None, userna
     return result.token
 
 
+APP = Path(__file__).resolve().parent / "app.py"
+VIEWS = APP.parent / "views"
+
+
+def open_page(home: Path, role: str, page: str, *, crm_user_id: str | None = None, params: dict | None = None,
+              username: str | None = None, timeout: float = 60):
+    """An AppTest of ``page`` (views/<page>.py) signed in as ``role`` with these URL parameters; it has run
+    without an exception or an error message."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    sign_in(at, home, role, crm_user_id=crm_user_id, username=username or f"{role}_{crm_user_id or 'all'}")
+    at.run()
+    at.switch_page(str(VIEWS / f"{page}.py")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def metric_values(at) -> dict[str, str]:
+    """label -> shown value of every st.metric of an AppTest."""
+    return {m.label: m.value for m in at.metric}
+
+
 # ---- a small serving snapshot with every table the pages read -------------------------------------------
 
 AS_OF = "2026-06-30"

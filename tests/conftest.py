@@ -41,3 +41,17 @@ def pipeline_home(tmp_path_factory, drop_factory) -> Path:
     s.ensure_dirs()
     assert run_pipeline(s, drop, None), "the clean demo drop did not publish"
     return home
+
+
+@pytest.fixture(scope="module")
+def pipeline_copy(pipeline_home, tmp_path_factory) -> Path:
+    """A private SALESCOPE_HOME with a copy of the pipeline's serving snapshot (tests add users to it)."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("pipeline-copy")
+    (home / "serving").mkdir()
+    shutil.copy(pipeline_home / "serving" / "serving.duckdb", home / "serving" / "serving.duckdb")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SALESCOPE_HOME", str(home))
+    yield home
+    mp.undo()

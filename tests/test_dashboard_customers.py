@@ -19,17 +19,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboards import customer_queries as cq
-from dashboards import db
+from dashboards import db, testing
 from dashboards import formatting as fmt
 from dashboards.i18n import t
 from dashboards.i18n_customers import EN, ZH
 from dashboards.queries import DealFilter
 from dashboards.scope import scope_for
-from dashboards.testing import XSS, sign_in
-
-APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
-PAGE = APP.parent / "views" / "customers.py"
-TIMEOUT = 60
+from dashboards.testing import XSS
 
 
 @dataclass(frozen=True)
@@ -42,15 +38,8 @@ class Users:
 
 
 @pytest.fixture(scope="module")
-def home(pipeline_home, tmp_path_factory) -> Path:
-    """A private copy of the pipeline's serving snapshot (users are added to its auth database)."""
-    home = tmp_path_factory.mktemp("customers-home")
-    (home / "serving").mkdir()
-    shutil.copy(pipeline_home / "serving" / "serving.duckdb", home / "serving" / "serving.duckdb")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SALESCOPE_HOME", str(home))
-    yield home
-    mp.undo()
+def home(pipeline_copy) -> Path:
+    return pipeline_copy
 
 
 @pytest.fixture(scope="module")
@@ -132,15 +121,7 @@ def expected_nrr(con) -> float:
 
 
 def open_page(home: Path, role: str, crm: str | None, params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    sign_in(at, home, role, crm_user_id=crm, username=f"cust_{role}_{crm}")
-    at.run()
-    at.switch_page(str(PAGE)).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return testing.open_page(home, role, "customers", crm_user_id=crm, params=params, username=f"cust_{role}_{crm}")
 
 
 def texts(at: AppTest) -> str:

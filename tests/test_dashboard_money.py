@@ -18,17 +18,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import db
+from dashboards import db, testing
 from dashboards import formatting as fmt
 from dashboards import money_queries as mq
+from dashboards.filters import state_key
 from dashboards.i18n import STRINGS, month_label
 from dashboards.money_ui import period_for
 from dashboards.scope import Scope
-from dashboards.testing import sign_in
 
-APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
-VIEWS = APP.parent / "views"
-TIMEOUT = 60
 ZH, EN = STRINGS["zh"], STRINGS["en"]
 
 
@@ -36,14 +33,8 @@ ZH, EN = STRINGS["zh"], STRINGS["en"]
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, pipeline_home):
-    """A copy of the pipeline's serving snapshot (users are added to it), as SALESCOPE_HOME for the module's
-    shared page runs (module fixtures run before a test's own monkeypatch)."""
-    home = tmp_path_factory.mktemp("money-home")
-    shutil.copytree(pipeline_home / "serving", home / "serving")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SALESCOPE_HOME", str(home))
-        yield home
+def home(pipeline_copy) -> Path:
+    return pipeline_copy
 
 
 @pytest.fixture(scope="module")
@@ -100,21 +91,12 @@ def scoped(con, role: str, crm: str | None, sql: str) -> pd.DataFrame:
 
 
 def open_page(home: Path, role: str, crm: str | None, page: str, lang: str = "zh", **params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    if lang != "zh":
-        at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    sign_in(at, home, role, crm_user_id=crm, username=f"money_{role}")
-    at.run()
-    at.switch_page(str(VIEWS / f"{page}.py")).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return testing.open_page(home, role, page, crm_user_id=crm, username=f"money_{role}",
+                             params={**({"lang": lang} if lang != "zh" else {}), **params})
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return testing.metric_values(at)
 
 
 def frame_with(at: AppTest, column: str) -> pd.DataFrame:
@@ -380,9 +362,9 @@ def test_channels_single_month_period(con, home, as_of):
     at = open_page(home, "executive", None, "channels", range=start.strftime("%Y-%m"))
     sums = _channel_sums(con, start, start)
     assert metrics(at)[ZH["money.chn.kpi.spend"]] == fmt.money(sums["spend"].sum(), "zh")
-    assert at.selectbox(key="money_period").value == start.strftime("%Y-%m")
+    assert at.selectbox(key=state_key("range")).value == start.strftime("%Y-%m")
     assert end > start
-    at.selectbox(key="money_period").set_value("3m").run()  # a pick goes back into the URL
+    at.selectbox(key=state_key("range")).set_value("3m").run()  # a pick goes back into the URL
     assert at.query_params["range"] == "3m"
     first, last = _last_months(con, as_of, 3)
     assert metrics(at)[ZH["money.chn.kpi.spend"]] == fmt.money(_channel_sums(con, first, last)["spend"].sum(), "zh")

@@ -8,7 +8,6 @@ their own row whatever the URL says, a manager only their team's rows) and in th
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import db
+from dashboards import db, testing
 from dashboards import formatting as fmt
 from dashboards import sales_queries as sq
 from dashboards.access import may_open
@@ -26,11 +25,7 @@ from dashboards.i18n import label, t
 from dashboards.i18n_sales import EN, ZH
 from dashboards.queries import DealFilter
 from dashboards.scope import scope_for
-from dashboards.testing import XSS, build_snapshot, sign_in
-
-APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
-VIEWS = APP.parent / "views"
-TIMEOUT = 60
+from dashboards.testing import XSS, build_snapshot
 
 
 @dataclass(frozen=True)
@@ -45,15 +40,8 @@ class Users:
 
 
 @pytest.fixture(scope="module")
-def home(pipeline_home, tmp_path_factory) -> Path:
-    """A private copy of the pipeline's serving snapshot (users are added to its auth database)."""
-    home = tmp_path_factory.mktemp("sales-home")
-    (home / "serving").mkdir()
-    shutil.copy(pipeline_home / "serving" / "serving.duckdb", home / "serving" / "serving.duckdb")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SALESCOPE_HOME", str(home))
-    yield home
-    mp.undo()
+def home(pipeline_copy) -> Path:
+    return pipeline_copy
 
 
 @pytest.fixture(scope="module")
@@ -92,19 +80,11 @@ def users(con) -> Users:
 
 
 def app(home: Path, role: str, crm: str | None, page: str, params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    sign_in(at, home, role, crm_user_id=crm, username=f"{role}_{crm or 'all'}")
-    at.run()
-    at.switch_page(str(VIEWS / f"{page}.py")).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return testing.open_page(home, role, page, crm_user_id=crm, params=params)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return testing.metric_values(at)
 
 
 def frame_with(at: AppTest, column: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from dashboards import formatting as fmt
 from dashboards import money_queries as mq
 from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
+from dashboards.filters import url_choice
 from dashboards.i18n import label, t
 from dashboards.scope import current_scope
 
@@ -28,22 +29,6 @@ KPIS = (
     ("late_share", "late_share", "percent"),
 )
 DOC_KPIS = (("contract", "doc_contract"), ("proposal", "doc_proposal"), ("acceptance", "doc_acceptance"))
-
-
-def _status_picker(statuses: list[str], lang: str) -> str | None:
-    """One project status or all, bound to ``?status=``."""
-    key = "dlv_status"
-    if key not in st.session_state or st.session_state[key] not in statuses:
-        requested = st.query_params.get(STATUS_PARAM)
-        st.session_state[key] = requested if requested in statuses else None
-    value = st.selectbox(t("money.dlv.status", lang), statuses, key=key, index=None,
-                         placeholder=t("filter.all", lang), width=240,
-                         format_func=lambda s: label(f"money.status.{s}", lang, s))
-    if value is None:
-        st.query_params.pop(STATUS_PARAM, None)
-    elif st.query_params.get(STATUS_PARAM) != value:
-        st.query_params[STATUS_PARAM] = value
-    return value
 
 
 def _value(v: float | None, kind: str, lang: str) -> str:
@@ -88,7 +73,9 @@ def render(lang: str) -> None:
         return
     info = queries.publish_info(snap)
     st.caption(t("money.as_of", lang, as_of=(info.as_of if info else None) or fmt.NO_VALUE))
-    status = _status_picker(mq.project_statuses(snap, scope), lang)
+    status = url_choice(t("money.dlv.status", lang), mq.project_statuses(snap, scope), STATUS_PARAM,
+                        lambda v: label(f"money.status.{v}", lang, v), optional=True,
+                        placeholder=t("filter.all", lang), width=240)
     totals = mq.delivery_totals(snap, scope, status)
     if not totals.get("projects"):
         st.info(t("money.no_rows", lang), icon=":material/inbox:")

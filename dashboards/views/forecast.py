@@ -14,7 +14,7 @@ import streamlit as st
 from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
-from dashboards.filters import global_filters
+from dashboards.filters import global_filters, url_choice
 from dashboards.i18n import label, t
 from dashboards.scope import current_scope
 
@@ -32,23 +32,6 @@ MONEY_COLS = ("quota_cny", "bookings_to_date_cny", "open_pipeline_cny", "pipelin
               "ml_weighted_cny", "stage_weighted_cny", "actual_cny", "ml_forecast_cny", "stage_forecast_cny",
               "amount_cny")
 PCT_COLS = ("forecast_abs_pct_error", "ml_ape", "stage_ape")
-
-
-def _url_choice(title: str, options: list[str], param: str, fmt_fn, *, segmented: bool = False) -> str:
-    """A choice kept in ``?param=`` (the code); the first option is the default and leaves the URL clean."""
-    key = f"fc_{param}"
-    if st.session_state.get(key) not in options:
-        requested = st.query_params.get(param)
-        st.session_state[key] = requested if requested in options else options[0]
-    widget = st.segmented_control if segmented else st.selectbox
-    kw = {"required": True} if segmented else {}
-    value = widget(title, options, key=key, format_func=fmt_fn, **kw)
-    value = value if value in options else options[0]
-    if value == options[0]:
-        st.query_params.pop(param, None)
-    elif st.query_params.get(param) != value:
-        st.query_params[param] = value
-    return value
 
 
 def _period_label(p: str, period_type: str, lang: str) -> str:
@@ -205,13 +188,13 @@ def render(lang: str) -> None:
         return
     scope = current_scope()
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        period_type = _url_choice(t("fc.period_type", lang), list(PERIOD_TYPES), "ptype",
-                                  lambda o: t(f"fc.ptype.{o}", lang), segmented=True)
+        period_type = url_choice(t("fc.period_type", lang), PERIOD_TYPES, "ptype", lambda o: t(f"fc.ptype.{o}", lang),
+                                 segmented=True)
         periods = sq.forecast_periods(snap, scope, period_type)
         if not periods:
             st.info(t("page.no_rows", lang), icon=":material/inbox:")
             return
-        period = _url_choice(t("fc.period", lang), periods, "pstart", lambda p: _period_label(p, period_type, lang))
+        period = url_choice(t("fc.period", lang), periods, "pstart", lambda p: _period_label(p, period_type, lang))
     flt = global_filters(queries.filter_options(snap, scope), lang)
     # the row shown: a manager's own team; for everyone else the team or region picked, else the company
     team = sq.manager_team(snap, scope)

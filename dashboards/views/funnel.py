@@ -16,7 +16,7 @@ import streamlit as st
 from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
-from dashboards.filters import global_filters
+from dashboards.filters import global_filters, url_choice
 from dashboards.i18n import label, t
 from dashboards.scope import current_scope
 
@@ -27,28 +27,6 @@ CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 MARGIN = {"l": 8, "r": 8, "t": 48, "b": 8}
 BOTTLENECK_COLOR = "#d62728"
 BAR_COLOR = "#1f77b4"
-
-
-def _url_choice(title: str, options: list[str], param: str, fmt_fn, lang: str, *, segmented: bool = True,
-                optional: bool = False) -> str | None:
-    """A choice kept in ``?param=`` (the code). Required ones default to the first option (kept out of the
-    URL); optional ones default to none ("all")."""
-    key = f"fn_{param}"
-    default = None if optional else options[0]
-    if key not in st.session_state or (st.session_state[key] is not None and st.session_state[key] not in options):
-        requested = st.query_params.get(param)
-        st.session_state[key] = requested if requested in options else default
-    if segmented:
-        value = st.segmented_control(title, options, key=key, format_func=fmt_fn, required=not optional)
-    else:
-        value = st.selectbox(title, options, key=key, format_func=fmt_fn, index=None if optional else 0,
-                             placeholder=t("filter.all", lang))
-    value = value if value in options else default
-    if value == default:
-        st.query_params.pop(param, None)
-    elif st.query_params.get(param) != value:
-        st.query_params[param] = value
-    return value
 
 
 def _stage(s: str, lang: str) -> str:
@@ -131,7 +109,7 @@ def _group_name(by: str, g: str, team_names: dict[str, str], lang: str) -> str:
 
 def _breakdown(snap, scope, f: sq.FunnelFilter, team_names: dict[str, str], lang: str, suffix: str) -> None:
     st.subheader(t("fn.breakdown", lang))
-    by = _url_choice(t("fn.breakdown_by", lang), list(BREAKDOWNS), "by", lambda b: t(f"fn.by.{b}", lang), lang)
+    by = url_choice(t("fn.breakdown_by", lang), BREAKDOWNS, "by", lambda b: t(f"fn.by.{b}", lang), segmented=True)
     df = sq.funnel_breakdown(snap, scope, f, by)
     if df.empty:
         st.info(t("page.no_rows", lang), icon=":material/inbox:")
@@ -173,10 +151,9 @@ def render(lang: str) -> None:
         st.info(t("page.no_rows", lang), icon=":material/inbox:")
         return
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        window = _url_choice(t("fn.window", lang), list(WINDOWS), "cohorts", lambda w: t(f"fn.window.{w}", lang),
-                             lang, segmented=False)
-        source = _url_choice(t("fn.source", lang), sources, "source", lambda s: label(f"fn.source.{s}", lang, s), lang,
-                             segmented=False, optional=True)
+        window = url_choice(t("fn.window", lang), WINDOWS, "cohorts", lambda w: t(f"fn.window.{w}", lang))
+        source = url_choice(t("fn.source", lang), sources, "source", lambda s: label(f"fn.source.{s}", lang, s),
+                            optional=True, placeholder=t("filter.all", lang))
     options = queries.filter_options(snap, scope)
     flt = global_filters(options, lang)
     team_names = dict(zip(options["team_id"], options["team_name"], strict=False))

@@ -17,9 +17,8 @@ from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
 from dashboards.access import may_open
-from dashboards.filters import global_filters
+from dashboards.filters import global_filters, month_picker, state_key, url_choice
 from dashboards.i18n import label, t
-from dashboards.martpage import _month_picker
 from dashboards.queries import DealFilter
 from dashboards.scope import current_scope
 
@@ -27,29 +26,12 @@ KEY = "performance"
 SPANS = ("month", "quarter", "ytd")
 RANKS = ("attainment", "bookings")
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
-FILTER_KEYS = {"region": "flt_region", "team": "flt_team", "rep": "flt_rep"}  # filters.global_filters' keys
 # (key, measure, kind) of the cards: kind money, percent, days, number
 CARDS = (("bookings", "bookings_cny", "money"), ("quota", "quota_cny", "money"),
          ("attainment", "attainment", "percent"), ("win_rate", "win_rate", "percent"),
          ("avg_deal", "avg_deal_size_cny", "money"), ("cycle", "cycle_days_mean", "days"),
          ("pipeline", "open_pipeline_cny", "money"))
 MONEY_COLS = ("bookings_cny", "quota_cny", "avg_deal_size_cny", "open_pipeline_cny", "amount_cny")
-
-
-def _url_choice(title: str, options: tuple[str, ...], param: str, lang: str) -> str:
-    """A segmented choice kept in ``?param=`` (the code, not the label); the first option is the default."""
-    key = f"perf_{param}"
-    if st.session_state.get(key) not in options:
-        requested = st.query_params.get(param)
-        st.session_state[key] = requested if requested in options else options[0]
-    value = st.segmented_control(title, options, key=key, required=True,
-                                 format_func=lambda o: t(f"perf.{param}.{o}", lang))
-    value = value if value in options else options[0]
-    if value == options[0]:
-        st.query_params.pop(param, None)
-    elif st.query_params.get(param) != value:
-        st.query_params[param] = value
-    return value
 
 
 def _show(v: float | None, kind: str, lang: str) -> str:
@@ -79,13 +61,13 @@ def _drill(param: str, ids: list[str], extra: dict[str, list[str]], table_key: s
         return
     i = rows[0]
     for p, values in ((param, ids), *extra.items()):
-        st.session_state[FILTER_KEYS[p]] = values[i]
+        st.session_state[state_key(p)] = values[i]
         st.query_params[p] = values[i]
 
 
 def _up(*params: str) -> None:
     for p in params:
-        st.session_state[FILTER_KEYS[p]] = None
+        st.session_state[state_key(p)] = None
         st.query_params.pop(p, None)
 
 
@@ -146,7 +128,7 @@ def _groups(snap, scope, flt: DealFilter, period: sq.Period, by: str, lang: str,
 
 def _leaderboard(snap, scope, flt: DealFilter, period: sq.Period, lang: str, suffix: str, *, clickable: bool) -> None:
     st.subheader(t("perf.leaderboard", lang))
-    rank = _url_choice(t("perf.rank", lang), RANKS, "rank", lang)
+    rank = url_choice(t("perf.rank", lang), RANKS, "rank", lambda o: t(f"perf.rank.{o}", lang), segmented=True)
     df = sq.perf_breakdown(snap, scope, flt, period, "user", rank)
     if df.empty:
         st.info(t("perf.no_reps", lang), icon=":material/inbox:")
@@ -246,8 +228,8 @@ def render(lang: str) -> None:
         st.info(t("page.no_rows", lang), icon=":material/inbox:")
         return
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        month = _month_picker(months, lang)
-        span = _url_choice(t("perf.span", lang), SPANS, "span", lang)
+        month = month_picker(months, lang)
+        span = url_choice(t("perf.span", lang), SPANS, "span", lambda o: t(f"perf.span.{o}", lang), segmented=True)
     options = queries.filter_options(snap, scope)
     flt = global_filters(options, lang)
     period = sq.Period.of(month, span)

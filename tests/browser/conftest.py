@@ -55,7 +55,7 @@ def server(browser_home):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--client.showErrorDetails", "none", "--server.fileWatcherType", "none"],
+         "--client.showErrorDetails", "none", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
         env={**os.environ, "SALESCOPE_HOME": str(browser_home)}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

@@ -14,12 +14,9 @@ with responses as (
         a.industry,
         a.region,
         a.size_band
-    from {{ ref('stg_crm__nps_responses') }} as r
+    from {{ ref('fct_nps_responses') }} as r  -- valid responses up to the as-of date
     left join {{ ref('stg_crm__accounts') }} as a
         on a.account_id = r.account_id
-    where r.responded_date is not null
-      and r.responded_date <= {{ as_of_date() }}
-      and r.score between 0 and 10
 
 ),
 
