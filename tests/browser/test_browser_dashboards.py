@@ -1,22 +1,18 @@
-"""Log in as each role in a real browser, visit every page, compare the key figures on screen with the
-snapshot's marts, take screenshots at desktop and 390 px, and try the obvious attacks.
+"""The obvious attacks in a real browser, on a small hand-made snapshot whose rows the tests name (every
+role on every page of a pipeline-built snapshot: test_browser_pages.py).
 
 Screenshots: tests/browser/screenshots/<role>-<page>-{desktop,phone}.png (git-ignored)."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from dashboards.access import pages_for
-from dashboards.formatting import money
 from dashboards.i18n import STRINGS
-from dashboards.testing import ROLE_USERS, TEST_PASSWORD, XSS, auth_store
+from dashboards.testing import TEST_PASSWORD, XSS, auth_store
 
 ZH = STRINGS["zh"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -26,7 +22,6 @@ FIRST_RENDER_BUDGET_S = 2.0
 # error text a user must never see
 ERROR_TEXT = re.compile("Traceback|Exception|Error:|" + "|".join(
     re.escape(STRINGS[lang][k]) for lang in ("zh", "en") for k in ("error.generic", "error.snapshot")))
-TIMINGS: dict[str, float] = {}
 
 
 def login(page, server: str, username: str, password: str = TEST_PASSWORD, path: str = "") -> float:
@@ -64,38 +59,13 @@ def shoot(page, name: str, phone: bool = True) -> None:
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(250)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
-    width = page.evaluate("() => document.documentElement.scrollWidth")
+    # Streamlit scrolls inside stMain, not the document: both must fit the screen
+    width, main_width, main_visible = page.evaluate(
+        """() => { const m = document.querySelector('[data-testid="stMain"]');
+                   return [document.documentElement.scrollWidth, m.scrollWidth, m.clientWidth]; }""")
     assert width <= PHONE["width"] + 1, f"{name}: the page scrolls sideways at 390 px ({width}px)"
+    assert main_width <= main_visible + 1, f"{name}: the page scrolls sideways at 390 px ({main_width}px)"
     page.set_viewport_size(DESKTOP)
-
-
-def serving(browser_home) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(browser_home / "serving" / "serving.duckdb"), read_only=True)
-
-
-def expected_june_bookings(browser_home, role: str) -> float:
-    """Independent of the dashboard's SQL: the mart for the whole company, the deals for a rep or team."""
-    con = serving(browser_home)
-    try:
-        if role in ("executive", "finance"):
-            sql, params = "SELECT bookings_cny FROM marts.mart_bookings_monthly WHERE month = DATE '2026-06-01'", []
-        else:
-            col, value = ("owner_user_id", "R1") if role == "sales_rep" else ("team_id", "T1")
-            sql = (f"SELECT coalesce(sum(amount_cny), 0) FROM marts.fct_opportunities WHERE {col} = ? "
-                   "AND won_at >= DATE '2026-06-01' AND won_at < DATE '2026-07-01'")
-            params = [value]
-        return float(con.execute(sql, params).fetchone()[0])
-    finally:
-        con.close()
-
-
-def expected_open_deals(browser_home, role: str) -> int:
-    where = {"sales_rep": "owner_user_id = 'R1'", "sales_manager": "team_id = 'T1'"}.get(role, "TRUE")
-    con = serving(browser_home)
-    try:
-        return con.execute(f"SELECT count(*) FROM marts.fct_opportunities WHERE is_open AND {where}").fetchone()[0]
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -107,43 +77,6 @@ def warm_up(server, browser):
     pg.get_by_label(ZH["login.username"]).wait_for(timeout=30_000)
     ctx.close()
     yield
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / "timings.json").write_text(json.dumps(TIMINGS, indent=1))
-
-
-@pytest.mark.parametrize("role", list(ROLE_USERS))
-def test_each_role_visits_every_page(page, server, browser_home, role):
-    username = ROLE_USERS[role][0]
-    first = login(page, server, username)
-    TIMINGS[f"{role}: login to first page"] = round(first, 3)
-    assert first < FIRST_RENDER_BUDGET_S, f"first render took {first:.2f}s"
-    nav = page.get_by_test_id("stSidebarNav")
-    specs = pages_for(role)
-    for spec in specs:
-        title = ZH[f"nav.{spec.key}"]
-        started = time.monotonic()
-        if len(specs) > 1:  # with one page Streamlit shows no navigation
-            nav.get_by_text(title, exact=True).click()
-        page.get_by_role("heading", name=title, level=1).wait_for()
-        settle(page)
-        TIMINGS[f"{role}: {spec.key}"] = round(time.monotonic() - started, 3)
-        assert_clean(page, f"{role}/{spec.key}")
-        if spec.key == "overview":
-            page.get_by_test_id("stMetricValue").first.wait_for()
-            values = page.get_by_test_id("stMetricValue").all_inner_texts()
-            assert values[0] == money(expected_june_bookings(browser_home, role), "zh"), (role, values)
-        if spec.key == "deals":
-            n = expected_open_deals(browser_home, role)
-            page.get_by_text(re.compile(f"^{n} 个在手商机")).wait_for()
-        if spec.key == "quality":
-            raw = page.get_by_test_id("stDataFrame").all_inner_texts()
-            assert "13812345678" not in " ".join(raw)
-        # phone-sized shots: every page as an executive (who sees them all), the first page of other roles
-        shoot(page, f"{role}-{spec.key}", phone=role == "executive" or spec == specs[0])
-    shown = set(nav.inner_text().split()) if len(specs) > 1 else set()
-    hidden = {ZH[f"nav.{k}"] for k in ("overview", "deals", "quality", "users")} - {
-        ZH[f"nav.{p.key}"] for p in pages_for(role)}
-    assert not shown & hidden, role
 
 
 def test_shared_link_keeps_its_page_and_filters_within_scope(page, server, browser_home):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_browser_dashboards import ERROR_TEXT, PHONE, SCREENSHOTS, settle
+from test_browser_dashboards import ERROR_TEXT, FIRST_RENDER_BUDGET_S, PHONE, SCREENSHOTS, settle
 
 from dashboards import formatting as fmt
 from dashboards.access import PAGES, pages_for
@@ -102,7 +102,13 @@ def serving(browser_home):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def keep_timings():
+def keep_timings(server, browser):
+    """One throwaway visit first, so the server's module imports are not counted as a user's first render."""
+    ctx = browser.new_context()
+    warm = ctx.new_page()
+    warm.goto(server)
+    warm.get_by_label(STRINGS["zh"]["login.username"]).wait_for(timeout=30_000)
+    ctx.close()
     yield
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "timings-real.json").write_text(json.dumps(TIMINGS, indent=1))
@@ -442,6 +448,7 @@ COMBINATIONS = [*((role, "zh") for role in (*BUSINESS_ROLES, "data_steward", "ad
 def test_role_sees_its_pages_with_the_marts_figures(page, server, serving, role, lang):
     first = login(page, server, role, lang)
     TIMINGS[f"{role}/{lang}: login to first page"] = round(first, 3)
+    assert first < FIRST_RENDER_BUDGET_S, f"{role}/{lang}: first page took {first:.2f}s after signing in"
     nav = page.get_by_test_id("stSidebarNav")
     specs = pages_for(role)
     assert {p.key for p in specs} < {p.key for p in PAGES}
