@@ -35,6 +35,7 @@ from ingestion.raw_schema import LINEAGE_COLUMNS, ensure_warehouse_schema, raw_t
 from ingestion.readers import ReadError, SourceTable, read_source, sha256_of
 from ingestion.sqlutil import ident
 from ingestion.validate import stage_params, stage_sql
+from salescope.failpoints import failpoint
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -315,6 +316,7 @@ def _write(
                 [load_id],
             )
         _log(con, result, run_id, at, as_of, src, match.extras + match.repeated)
+        failpoint("ingest.before_commit")  # crash tests: a kill here must lose the whole file, not half
         con.commit()
     except Exception:
         con.rollback()

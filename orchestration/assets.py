@@ -16,7 +16,13 @@ from dagster import (
     asset,
     multi_asset,
 )
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from data_quality.mart_suites import MART_SUITES
 from ingestion import ingest_directory, run_cross_checks
@@ -25,10 +31,9 @@ from orchestration import run_context
 from orchestration.dbt_args import build_args
 from orchestration.dbt_prepare import MANIFEST_PATH
 from orchestration.publish import publish_snapshot
-from orchestration.resources import SalescopeResource
+from orchestration.resources import WAREHOUSE_POOL, SalescopeResource
+from salescope.failpoints import failpoint
 from salescope.settings import DBT_PROJECT_DIR
-
-WAREHOUSE_POOL = "warehouse"  # one writer: every asset that writes warehouse.duckdb runs in this pool
 
 
 def crm_key(entity: str) -> AssetKey:
@@ -91,12 +96,22 @@ def crm_raw(context: AssetExecutionContext, salescope: SalescopeResource):
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=MANIFEST_PATH.parent)
 
 
-@dbt_assets(manifest=MANIFEST_PATH, project=dbt_project, pool=WAREHOUSE_POOL)
+# dbt's source tests validate the crm/* assets ingestion writes: load them as asset checks of those assets
+# (otherwise every one of them is logged as an observation with a warning)
+DBT_TRANSLATOR = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+DBT_STOP_SECONDS = 5  # on Ctrl-C/SIGTERM dbt gets this long to stop before it is killed
+
+
+@dbt_assets(manifest=MANIFEST_PATH, project=dbt_project, pool=WAREHOUSE_POOL, dagster_dbt_translator=DBT_TRANSLATOR)
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, salescope: SalescopeResource):
     """Staging, intermediate and mart models; dbt tests surface as asset checks."""
     with salescope.warehouse() as con:
         as_of = run_context.as_of_for_run(con, context.run_id)
-    yield from dbt.cli(build_args(as_of), context=context).stream()
+    invocation = dbt.cli(build_args(as_of), context=context)
+    invocation.termination_timeout_seconds = DBT_STOP_SECONDS
+    for event in invocation.stream():
+        failpoint("dbt.event")
+        yield event
 
 
 # Each suite is an asset check on the asset it validates; the quality_gate op runs them all (one GX
@@ -153,6 +168,7 @@ def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
     """Run every suite, record results, issues, summary and Data Docs; fail (no publish) on a blocking failure."""
     from data_quality.runner import run_quality
 
+    failpoint("quality.start")
     with salescope.warehouse() as con:
         as_of = _as_of(con, context.run_id)
         quality = run_quality(con, context.run_id, as_of=as_of, docs_dir=salescope.settings.quality_docs_dir)

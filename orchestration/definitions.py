@@ -6,7 +6,7 @@ manifest must have been prepared first (``salescope prepare``; ``salescope run``
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from orchestration.assets import ALL_ASSETS, dbt_project
 from orchestration.jobs import full_build
@@ -19,6 +19,9 @@ defs = Definitions(
     jobs=[full_build],
     schedules=[daily_build],
     sensors=[landing_files_changed],
+    # one process executes the whole run: every step writes the one warehouse in turn anyway, and the
+    # process recorded with the run (orchestration.recovery) is then the one doing the work
+    executor=in_process_executor,
     resources={
         "salescope": default_resource(),
         "dbt": dbt_resource(dbt_project, get_settings()),

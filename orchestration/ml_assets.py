@@ -15,9 +15,9 @@ from models_ml.deal_scoring import write_table
 from models_ml.forecast import pipeline_forecast
 from models_ml.next_actions import next_actions, practice_rates
 from orchestration import run_context
-from orchestration.resources import SalescopeResource
+from orchestration.resources import WAREHOUSE_POOL, SalescopeResource
+from salescope.failpoints import failpoint
 
-WAREHOUSE_POOL = "warehouse"  # the one-writer pool of orchestration.assets (not imported: it imports us)
 ML_KEYS = [AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])]
 
 
@@ -54,6 +54,7 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
             snaps = features.load_snapshots(con, until=as_of)
             outcomes = features.load_outcomes(con)
             res = deal_scoring.run(snaps, outcomes, as_of, salescope.settings.models_dir)
+            failpoint("ml.trained")
             counts = deal_scoring.write_tables(con, res, salescope.settings.models_dir)
             open_x = deal_scoring.open_deal_features(snaps, outcomes, as_of)
             scored = open_x.merge(res.scores[["opportunity_id", "win_probability"]], on="opportunity_id")

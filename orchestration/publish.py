@@ -7,17 +7,26 @@ half-written one, and a failed build leaves the last good snapshot untouched.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
+from salescope.failpoints import failpoint
+
 # schemas copied whole, and single tables copied from others
 PUBLISHED_SCHEMAS = ("marts", "ml", "quality")
 PUBLISHED_TABLES = (("ops", "load_log"), ("ops", "quarantine"))
+
+
+class PublishError(RuntimeError):
+    """The new snapshot could not be written; the previous one is still serving."""
 
 
 @dataclass
@@ -51,10 +60,30 @@ def publish_snapshot(
 ) -> PublishResult:
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_path.with_name("serving.tmp.duckdb")
-    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
-        stale.unlink(missing_ok=True)
+    _remove(tmp)  # left by a run that died while publishing
 
     tables = _tables_to_publish(warehouse_con)
+    try:
+        counts, row = _write_snapshot(warehouse_con, tmp, tables, run_id, as_of, quality_status)
+        failpoint("publish.before_rename")
+        os.replace(tmp, serving_path)
+    except (OSError, duckdb.Error) as err:
+        _remove(tmp)
+        if _disk_full(err):
+            free = shutil.disk_usage(serving_path.parent).free
+            raise PublishError(
+                f"the disk holding {serving_path.parent} is full ({free / 2**20:,.0f} MiB free) while writing the "
+                f"new snapshot: free space there (the last snapshot is {_size_mib(serving_path)} MiB) and run again. "
+                "The previous snapshot is still serving; the partial file was removed."
+            ) from err
+        raise
+    # the warehouse's history records what was published, once it is
+    warehouse_con.execute("INSERT INTO meta.publish_log VALUES (?, ?, ?, ?, ?)", row)
+    return PublishResult(serving_path, counts, row[0])
+
+
+def _write_snapshot(warehouse_con, tmp: Path, tables, run_id: str, as_of: date, quality_status: str):
+    """Write the complete snapshot into ``tmp``; returns the row counts and the publish_log row."""
     warehouse_con.execute("ATTACH ? AS snapshot", [str(tmp)])
     try:
         counts: dict[str, int] = {}
@@ -65,21 +94,43 @@ def publish_snapshot(
             counts[f"{schema}.{table}"] = warehouse_con.execute(
                 f"SELECT count(*) FROM snapshot.{schema}.{table}"
             ).fetchone()[0]
+            failpoint("publish.copy")
         published_at = datetime.now()
         warehouse_con.execute(
             """CREATE TABLE snapshot.meta.publish_log (
                    published_at TIMESTAMP, run_id VARCHAR, as_of DATE, row_counts VARCHAR, quality_status VARCHAR)"""
         )
         # the snapshot carries the history of publishes, so the dashboards can show it
+        warehouse_con.execute("CREATE SCHEMA IF NOT EXISTS meta")
         warehouse_con.execute(
             """CREATE TABLE IF NOT EXISTS meta.publish_log (
                    published_at TIMESTAMP, run_id VARCHAR, as_of DATE, row_counts VARCHAR, quality_status VARCHAR)"""
         )
         row = [published_at, run_id, as_of, json.dumps(counts, sort_keys=True), quality_status]
-        warehouse_con.execute("INSERT INTO meta.publish_log VALUES (?, ?, ?, ?, ?)", row)
         warehouse_con.execute("INSERT INTO snapshot.meta.publish_log SELECT * FROM meta.publish_log")
+        warehouse_con.execute("INSERT INTO snapshot.meta.publish_log VALUES (?, ?, ?, ?, ?)", row)
         warehouse_con.execute("CHECKPOINT snapshot")
-    finally:
-        warehouse_con.execute("DETACH snapshot")
-    os.replace(tmp, serving_path)
-    return PublishResult(serving_path, counts, published_at)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # the original error is the one to report
+            warehouse_con.execute("DETACH snapshot")
+        raise
+    warehouse_con.execute("DETACH snapshot")
+    return counts, row
+
+
+def _remove(tmp: Path) -> None:
+    for path in (tmp, tmp.with_name(tmp.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
+def _disk_full(err: BaseException) -> bool:
+    return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
+
+
+def _size_mib(path: Path) -> str:
+    try:
+        return f"{path.stat().st_size / 2**20:,.1f}"
+    except OSError:
+        return "?"
+
+

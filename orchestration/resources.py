@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 
 from salescope.settings import Settings, get_settings
+
+WAREHOUSE_POOL = "warehouse"  # one writer: every asset that writes warehouse.duckdb runs in this pool
 
 
 class SalescopeResource(ConfigurableResource):
@@ -16,6 +18,14 @@ class SalescopeResource(ConfigurableResource):
     home: str
     source_dir: str
     as_of: str = ""
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # record the process executing the run, so a later run can tell it died (orchestration.recovery);
+        # runs the Dagster daemon launches get it here, `salescope run` also sets it at creation
+        if context.instance is not None and context.run_id:
+            from orchestration.recovery import tag_run
+
+            tag_run(context.instance, context.run_id)
 
     @property
     def settings(self) -> Settings:

@@ -7,7 +7,6 @@ the Dagster UI never disagree.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +20,9 @@ from rich.table import Table
 
 from salescope.commands import ltv as ltv_command
 from salescope.commands import quality as quality_command
+from salescope.commands import run as run_command
 from salescope.commands import users as users_command
+from salescope.commands.run import run_pipeline  # noqa: F401  (the programmatic entry tests and benches use)
 from salescope.settings import DEFAULT_AS_OF, REPO_ROOT, Settings
 
 app = typer.Typer(
@@ -131,132 +132,6 @@ def _print_load_table(files) -> None:
     console.print(table)
 
 
-def _demo_source(s: Settings, scale: float, seed: int) -> Path:
-    """Generate the demo drop into SALESCOPE_HOME/landing once per (scale, seed)."""
-    from salescope.generator import generate as run_generator
-
-    out = s.landing_dir / f"demo-scale{scale:g}-seed{seed}"
-    if (out / "_manifest.json").exists():
-        console.print(f"using demo data in {out}")
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    started = time.perf_counter()
-    with console.status("generating demo data…") as status:
-        run_generator(out, scale=scale, seed=seed, progress=lambda m: status.update(f"generating demo data: {m}"))
-    console.print(f"generated demo data (scale {scale:g}, seed {seed}) in {time.perf_counter() - started:.1f}s: {out}")
-    return out
-
-
-@app.command()
-def run(
-    source: Annotated[Path | None, typer.Option("--source", help="Folder of export files. Omit for demo data.")] = None,
-    scale: Annotated[float, typer.Option(help="Demo data scale (without --source).")] = 0.2,
-    seed: Annotated[int, typer.Option(help="Demo data seed (without --source).")] = 7,
-    as_of: Annotated[
-        str | None, typer.Option(help="Metrics as of this date (default: the demo's export date, or the data's latest event).")
-    ] = None,
-    home: HomeOpt = None,
-) -> None:
-    """Ingest -> dbt build -> quality gate -> publish. Exits 0 only when a snapshot was published."""
-    s = _settings(home)
-    given = _parse_date(as_of, "--as-of")
-    if source is None:
-        source = _demo_source(s, scale, seed)
-        users_command.ensure_demo_users(s, source)
-        given = given or date.fromisoformat(DEFAULT_AS_OF)
-    elif not source.is_dir():
-        _fail(f"--source {source} is not a folder: pass the folder that holds your export files")
-    result = run_pipeline(s, source.resolve(), given)
-    raise typer.Exit(0 if result else 1)
-
-
-def run_pipeline(s: Settings, source: Path, as_of: date | None) -> bool:
-    """Materialise the whole asset graph in-process; print a summary. True when a snapshot was published."""
-    from orchestration.dbt_prepare import ensure_manifest
-
-    started = time.perf_counter()
-    with console.status("preparing the dbt project (dbt parse)…"):
-        ensure_manifest(s)
-    from dagster import DagsterInstance, materialize
-
-    from orchestration.assets import ALL_ASSETS, dbt_project
-    from orchestration.resources import SalescopeResource, dbt_resource
-
-    resources = {
-        "salescope": SalescopeResource(home=str(s.home), source_dir=str(source), as_of=as_of.isoformat() if as_of else ""),
-        "dbt": dbt_resource(dbt_project, s),
-    }
-    instance = DagsterInstance.from_config(str(_dagster_home(s)))
-    with console.status("running ingest → dbt build → quality gate → publish…"):
-        result = materialize(
-            ALL_ASSETS, resources=resources, instance=instance, raise_on_error=False,
-            # step logs go to the Dagster event log (salescope ui); the terminal gets the summary below
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-    elapsed = time.perf_counter() - started
-    steps = {ev.step_key: ev.event_type_value for ev in result.all_events if ev.is_step_event and ev.step_key}
-    published = result.success and any("serving_snapshot" in (k or "") for k in steps)
-    timings = {st.step_key: (st.end_time or 0) - (st.start_time or 0) for st in instance.get_run_step_stats(result.run_id)}
-    _print_run_summary(s, result.run_id, published, elapsed, timings)
-    if not result.success:
-        for ev in result.all_events:
-            if ev.is_step_failure:
-                console.print(f"[red]step {ev.step_key} failed:[/] {ev.step_failure_data.error.message.strip()}")
-    return published
-
-
-def _dagster_home(s: Settings) -> Path:
-    """DAGSTER_HOME inside SALESCOPE_HOME, with one warehouse writer at a time."""
-    home = s.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    text = (
-        "concurrency:\n  pools:\n    default_limit: 1\n"
-        "telemetry:\n  enabled: false\n"
-    )
-    if not cfg.exists() or cfg.read_text() != text:
-        cfg.write_text(text)
-    return home
-
-
-def _print_run_summary(s: Settings, run_id: str, published: bool, elapsed: float, timings: dict[str, float]) -> None:
-    import duckdb
-
-    if not s.warehouse_path.exists():
-        return
-    con = duckdb.connect(str(s.warehouse_path), read_only=True)
-    try:
-        files = con.execute(
-            """SELECT entity, file, status, rows_read, rows_loaded, rows_quarantined FROM ops.load_log
-               WHERE run_id = ? ORDER BY entity""",
-            [run_id],
-        ).fetchall()
-        issues = con.execute(
-            "SELECT kind, action, count(*) FROM quality.issues WHERE run_id = ? GROUP BY 1, 2 ORDER BY 3 DESC",
-            [run_id],
-        ).fetchall()
-    finally:
-        con.close()
-    table = Table(title=f"run {run_id[:8]}")
-    for col in ("entity", "status", "read", "loaded", "quarantined"):
-        table.add_column(col, justify="left" if col in {"entity", "status"} else "right")
-    for entity, _file, status, read, loaded, quarantined in files:
-        table.add_row(entity or "?", status, f"{read:,}", f"{loaded:,}", f"{quarantined:,}")
-    tot = [sum(f[i] for f in files) for i in (3, 4, 5)]
-    table.add_row("[b]total", "", *(f"[b]{t:,}" for t in tot))
-    console.print(table)
-    if issues:
-        console.print("data issues: " + ", ".join(f"{k} ({a}) {n:,}" for k, a, n in issues))
-    if timings:
-        console.print("steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    verdict = "[green]published[/]" if published else "[red]NOT published[/] (the previous snapshot, if any, is unchanged)"
-    console.print(f"{verdict} in {elapsed:.1f}s")
-    console.print(f"  serving snapshot: {s.serving_path}")
-    console.print(f"  warehouse:        {s.warehouse_path}")
-    console.print("  dashboard:        salescope serve   (then open http://localhost:8501)")
-    console.print("  dagster UI:       salescope ui")
-
-
 @app.command()
 def prepare(home: HomeOpt = None) -> None:
     """Parse the dbt project (manifest.json) and write the dbt profile. run/ui do this when needed."""
@@ -289,10 +164,11 @@ def ui(
 ) -> None:
     """Start the Dagster UI on the same asset graph `salescope run` executes."""
     from orchestration.dbt_prepare import ensure_manifest
+    from orchestration.runner import dagster_home
 
     s = _settings(home)
     ensure_manifest(s)
-    env = _child_env(s) | {"DAGSTER_HOME": str(_dagster_home(s))}
+    env = _child_env(s) | {"DAGSTER_HOME": str(dagster_home(s))}
     cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "orchestration.definitions", "-p", str(port)]
     console.print(f"Dagster UI on http://localhost:{port}  (Ctrl+C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=REPO_ROOT))
@@ -325,8 +201,8 @@ def contract(
     print(json.dumps({e.name: e.column_names for e in ENTITIES}, indent=1, ensure_ascii=False))
 
 
-# sub-commands owned by one area each (dashboard users, data quality, LTV)
-for _command in (users_command, quality_command, ltv_command):
+# sub-commands owned by one area each (runs, dashboard users, data quality, LTV)
+for _command in (run_command, users_command, quality_command, ltv_command):
     _command.register(app)
 
 if __name__ == "__main__":

@@ -79,3 +79,8 @@ class Settings:
 
 def get_settings() -> Settings:
     return Settings.from_env()
+
+
+def failpoint_spec() -> str:
+    """The crash tests' failpoint (salescope.failpoints); empty in normal runs."""
+    return os.environ.get("SALESCOPE_FAILPOINT", "")

@@ -1,4 +1,6 @@
 -- Monthly bookings and won/lost counts add up to the won and lost deals of fct_opportunities.
+-- It reads two models; Dagster shows it as a check of the monthly mart it guards.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_bookings_monthly'}}}) }}
 with monthly as (
     select
         sum(bookings_cny) as bookings_cny,
