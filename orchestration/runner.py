@@ -9,7 +9,10 @@ gone and the lock is released.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -50,10 +53,31 @@ DAGSTER_YAML = (
 class RunInterrupted(RuntimeError):
     """The run was stopped by SIGINT or SIGTERM; everything was released."""
 
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str | None):
         self.run_id = run_id
-        super().__init__(f"run {run_id[:8]} was stopped (Ctrl-C or SIGTERM); the last published snapshot is "
-                         "still serving")
+        what = f"run {run_id[:8]}" if run_id else "the run"
+        super().__init__(f"{what} was stopped (Ctrl-C or SIGTERM); the last published snapshot is still serving")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (`salescope stop`, systemd, kill) stops a run the way Ctrl-C does, at any moment of it.
+
+    Without this, a SIGTERM before Dagster installs its own handler (while waiting for the lock or the
+    pool, while parsing the dbt project) killed the process on the spot, leaving a NOT_STARTED run behind.
+    Dagster installs its handler for the execution itself and restores this one afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class RunObserver:
@@ -221,6 +245,14 @@ def execute(
     ``prepare`` runs once the warehouse is ours (the CLI parses the dbt project there).
     """
     observer = observer or RunObserver()
+    with _sigterm_as_interrupt():
+        try:
+            return _execute_locked(settings, source, as_of, observer, wait, prepare)
+        except KeyboardInterrupt:
+            raise RunInterrupted(None) from None  # stopped before the Dagster run began: nothing to cancel
+
+
+def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutcome:
     started = time.perf_counter()
     lock = WriterLock(settings.home)
     lock.acquire(wait=wait, on_wait=lambda h, left: observer.waiting(str(WarehouseBusy(h)), left))
@@ -239,15 +271,14 @@ def execute(
         if prepare is not None:
             prepare()
         lock.set_run_id(run_id)
-        try:
-            outcome = _execute_graph(settings, source, as_of, instance, observer, run_id)
-        except RunInterrupted:
-            # dbt was asked to stop; whatever of this run still works must not outlive it
-            end_processes([p for p in processes_with_token(lock.holder.token) if not is_resource_tracker(p)])
-            raise
+        outcome = _execute_graph(settings, source, as_of, instance, observer, run_id)
         outcome.recovered = recovered_notes
         outcome.seconds = time.perf_counter() - started
         return outcome
+    except (RunInterrupted, KeyboardInterrupt):
+        # dbt (or dbt parse) was asked to stop; whatever of this run still works must not outlive it
+        end_processes([p for p in processes_with_token(lock.holder.token) if not is_resource_tracker(p)])
+        raise
     finally:
         lock.release()
 

@@ -78,6 +78,23 @@ def test_second_run_on_a_busy_home_exits_2_at_once_naming_the_holder(tmp_path, l
     assert time.monotonic() - t0 >= 3
 
 
+def test_sigterm_while_waiting_for_the_warehouse_stops_cleanly(tmp_path, lock_holder):
+    """SIGTERM before the Dagster run begins (here: waiting for the lock) is a clean stop, not a kill."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    proc = subprocess.Popen([SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop), "--wait", "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(COLUMNS="200"))
+    for line in proc.stdout:  # wait until it is really waiting
+        if "waiting" in line:
+            break
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out = proc.stdout.read()
+    assert proc.wait(timeout=30) == 130, out
+    assert time.monotonic() - t0 < 10
+    assert "stopped" in out and "still serving" in out
+
+
 def test_lock_is_free_again_after_its_holder_is_killed(tmp_path, lock_holder):
     from orchestration.run_guard import WriterLock
 

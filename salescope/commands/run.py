@@ -25,6 +25,8 @@ from rich.table import Table
 from salescope.settings import DEFAULT_AS_OF, Settings
 
 console = Console(stderr=True)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    console.width = 120  # a pipe or CI log: rich's default of 80 columns would break paths mid-line
 KEEP_LOGS = 30  # run logs kept under SALESCOPE_HOME/logs
 
 
@@ -87,7 +89,7 @@ def execute_with_display(s: Settings, source: Path, as_of: date | None, *, wait:
     try:
         with captured_output(log_path, tee=verbose) as terminal:
             out = Console(file=terminal, stderr=False, force_terminal=console.is_terminal,
-                          width=console.width if console.is_terminal else 100)
+                          width=console.width)
             display = RunDisplay(out)
             with display.live():
                 outcome = execute(s, source, as_of, observer=display, wait=wait,
@@ -263,7 +265,8 @@ class RunDisplay:  # implements orchestration.runner.RunObserver
 
     def step_finished(self, step: str, status: str, seconds: float, summary: str) -> None:
         self.rows[step] = [status, f"{seconds:.1f}s", summary]
-        self._line(f"{_STATUS_MARK[status]} {self.labels.get(step, step):<16} {seconds:6.1f}s  {summary[:90]}")
+        short = summary if len(summary) <= 72 else summary[:71] + "…"
+        self._line(f"{_STATUS_MARK[status]} {self.labels.get(step, step):<16} {seconds:6.1f}s  {short}")
 
 
 _STATUS_MARK = {"waiting": "·", "running": "…", "done": "✓", "failed": "✗", "skipped": "-"}
