@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install demo run serve ui test lint lock bench docs clean
+.PHONY: install demo run serve ui test test-fast lint lock bench docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ ui: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+## the quick loop: every test that builds no pipeline (tests using a pipeline home are marked slow)
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow" -q
 
 lint: install
 	$(BIN)/ruff check .

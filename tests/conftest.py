@@ -1,4 +1,10 @@
-"""Shared fixtures: generated drops are built once per session and reused (they are byte-deterministic)."""
+"""Shared fixtures: generated drops and whole-pipeline homes are built once per session and reused.
+
+The suite builds three full pipelines in all (DESIGN: keep `make test` fast): ``pipeline_home`` (clean
+drop), ``defect_pipeline_home`` (2% defects) and the crash test's rerun on a copy of ``pipeline_home``.
+Tests that change a home work on a copy (``copy_home``). Tests that use a pipeline home, run dbt or a
+browser are marked ``slow`` here, so ``make test-fast`` (``pytest -m "not slow"``) builds none.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +47,41 @@ def pipeline_home(tmp_path_factory, drop_factory) -> Path:
     s.ensure_dirs()
     assert run_pipeline(s, drop, None), "the clean demo drop did not publish"
     return home
+
+
+@pytest.fixture(scope="session")
+def defect_pipeline_home(tmp_path_factory, drop_factory) -> Path:
+    """A SALESCOPE_HOME after one run on a drop with 2% injected defects (scale 0.05, seed 11); it publishes
+    with warnings. Shared and read-only: copy it (``copy_home``) to change anything."""
+    from salescope.cli import run_pipeline
+    from salescope.settings import Settings
+
+    drop, _ = drop_factory(scale=0.05, seed=11, defect_rate=0.02)
+    home = tmp_path_factory.mktemp("defect-pipeline-home")
+    s = Settings.from_env(home)
+    s.ensure_dirs()
+    run_pipeline(s, drop, None)  # whether it published is what the tests check
+    return home
+
+
+def copy_home(src: Path, dest: Path) -> Path:
+    """A private copy of a pipeline home (warehouse, snapshot, Dagster history), without logs and lock."""
+    import shutil
+
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("logs", "run.lock"))
+    return dest
+
+
+PIPELINE_FIXTURES = {"pipeline_home", "pipeline_copy", "defect_pipeline_home"}
+# whole modules that run dbt, validate generated drops end to end or drive a real browser
+SLOW_MODULES = {"test_dbt_project.py", "test_quality_recall.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if (PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES
+                or item.path.parent.name == "browser"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="module")

@@ -390,6 +390,7 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(pipeline
     assert instance.get_run_by_id(dead["run_id"]).status == DagsterRunStatus.FAILURE
     assert processes_with_token(dead["token"]) == []
     assert sha(serving) != before
+    # ... and it is a rerun of pipeline_home's drop: nothing new loaded, identical marts, one more publish
     old = duckdb.connect(str(pipeline_home / "serving" / "serving.duckdb"), read_only=True)
     new = duckdb.connect(str(serving), read_only=True)
     tables = "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
@@ -397,6 +398,35 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(pipeline
         assert new.execute(tables).fetchall() == old.execute(tables).fetchall()
         assert new.execute("SELECT count(*) FROM meta.publish_log").fetchone()[0] == \
             old.execute("SELECT count(*) FROM meta.publish_log").fetchone()[0] + 1
+        runs = new.execute("SELECT run_id FROM meta.publish_log ORDER BY published_at").fetchall()
+        statuses = new.execute("SELECT DISTINCT status FROM ops.load_log WHERE run_id = ?", runs[-1]).fetchall()
+        assert statuses == [("unchanged",)]
+        marts = [t for (s_, t) in old.execute(tables).fetchall() if s_ == "marts"]
+        assert len(marts) > 20
+        differing = [t for t in marts if t not in RERUN_MAY_DIFFER and not same_rows(old, new, f"marts.{t}")]
+        assert differing == [], "two runs of the same drop and as-of published different marts"
     finally:
         old.close()
         new.close()
+
+
+# mart_forecast reads the previous run's ML scores when they exist (issue 11: moving that out of dbt)
+RERUN_MAY_DIFFER = {"mart_forecast"}
+
+
+def same_rows(a, b, table: str) -> bool:
+    """Equal as multisets of rows; doubles to a relative 1e-9 (a parallel sum may order its additions
+    differently from run to run, which changes the last bits, not the figure)."""
+    query = f"SELECT * FROM {table} ORDER BY ALL"
+    rows_a, rows_b = a.execute(query).fetchall(), b.execute(query).fetchall()
+    return len(rows_a) == len(rows_b) and all(map(_same_row, rows_a, rows_b))
+
+
+def _same_row(x: tuple, y: tuple) -> bool:
+    import math
+
+    def same(u, v) -> bool:
+        if isinstance(u, float) and isinstance(v, float):
+            return math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(u) and math.isnan(v))
+        return u == v
+    return all(map(same, x, y))

@@ -13,12 +13,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from salescope.cli import run_pipeline
 from salescope.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-SCALE, SEED = 0.1, 7
+SCALE, SEED = 0.05, 7  # pipeline_home's drop
 ORDER = {"initial_contact": 1, "needs_confirmed": 2, "proposal": 3, "negotiation": 4, "won": 5, "contract_signed": 6}
 REL = 1e-3  # 0.1%
 
@@ -85,11 +84,9 @@ class Source:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, drop_factory):
+def run(pipeline_home, drop_factory):
     drop, manifest = drop_factory(scale=SCALE, seed=SEED, defect_rate=0.0)
-    settings = Settings.from_env(tmp_path_factory.mktemp("marts") / "home")
-    settings.ensure_dirs()
-    assert run_pipeline(settings, drop, None), "the pipeline did not publish"
+    settings = Settings.from_env(pipeline_home)  # the session's clean pipeline run on this drop
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     yield con, Source(drop, date.fromisoformat(manifest["as_of"]))
     con.close()

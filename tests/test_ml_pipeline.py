@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import duckdb
-import pytest
 
 from salescope.settings import Settings
 
@@ -26,14 +25,8 @@ def test_ml_assets_skip_cleanly_when_the_marts_are_missing(tmp_path):
         assert "marts.fct_pipeline_snapshots" in mat.metadata["why"].value
 
 
-@pytest.mark.slow
-def test_run_publishes_ml_tables(tmp_path, drop_factory):
-    from salescope.cli import run_pipeline
-
-    drop, _ = drop_factory(scale=0.05, seed=7, defect_rate=0.0)
-    s = Settings.from_env(tmp_path / "home")
-    s.ensure_dirs()
-    assert run_pipeline(s, drop, None)
+def test_run_publishes_ml_tables(pipeline_home):
+    s = Settings.from_env(pipeline_home)
     con = duckdb.connect(str(s.serving_path), read_only=True)
     n_open = con.execute("SELECT count(*) FROM marts.fct_opportunities WHERE is_open").fetchone()[0]
     scores = con.execute("SELECT opportunity_id, win_probability, score, reasons, model_version FROM ml.deal_scores").fetchall()

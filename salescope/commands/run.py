@@ -301,8 +301,6 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
             console.print(table)
         if issues:
             console.print("data issues: " + ", ".join(f"{k} ({a}) {n:,}" for k, a, n in issues))
-    for note in outcome.recovered:
-        console.print(f"[yellow]recovered:[/] {note}")
     for step, error in outcome.failures():
         console.print(f"[red]step {step} failed:[/] {error}")
     verdict = ("[green]published[/]" if outcome.published
