@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from ingestion.contract import ENTITIES
+from contract import ENTITIES
 
 VALIDATION_RESULTS_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ingestion.contract import VOCABULARIES
+from contract import VOCABULARIES
 
 GROUPS: dict[str, list[str]] = {
     "recency": ["days_since_last_touch", "never_touched"],

@@ -24,9 +24,9 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from contract import ENTITIES
 from data_quality.mart_suites import MART_SUITES
 from ingestion import ingest_directory, run_cross_checks
-from ingestion.contract import ENTITIES
 from orchestration import run_context
 from orchestration.dbt_args import build_args
 from orchestration.dbt_prepare import MANIFEST_PATH

@@ -109,7 +109,7 @@ def test_missing_amounts_block_the_publish(home, tmp_path):
 
 
 def test_missing_entity_file_blocks_the_publish(home, tmp_path):
-    from ingestion.contract import ENTITIES
+    from contract import ENTITIES
 
     s, drop, _, _ = home
     bad = tmp_path / "drop"
