@@ -38,7 +38,8 @@ def home(tmp_path_factory, drop_factory):
 def _materialize(s: Settings, source, keys):
     from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, materialize
 
-    from orchestration.assets import ALL_ASSETS, QUALITY_CHECKS, dbt_project
+    from orchestration.assets import QUALITY_CHECKS, dbt_project
+    from orchestration.graph import ALL_ASSETS
     from orchestration.resources import SalescopeResource, dbt_resource
 
     resources = {
