@@ -18,7 +18,7 @@ project is), so every other package may read it.
 from contract.defects import DEFECT_KINDS
 from contract.entities import ENTITIES, ENTITY_BY_NAME, get_entity
 from contract.model import SQL_TYPES, Column, ColumnType, Entity, ForeignKey, key_text
-from contract.vocabularies import VOCABULARIES, Term, codes, vocabulary_lookup
+from contract.vocabularies import VOCABULARIES, Term, codes, vocabulary_lookup, zh_name
 
 __all__ = [
     "DEFECT_KINDS",
@@ -35,4 +35,5 @@ __all__ = [
     "get_entity",
     "key_text",
     "vocabulary_lookup",
+    "zh_name",
 ]

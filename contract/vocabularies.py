@@ -156,5 +156,13 @@ def vocabulary_lookup(vocab: str) -> dict[str, str]:
     return out
 
 
+def zh_name(vocab: str, code: str) -> str:
+    """The Chinese name of a code (the code itself when the vocabulary does not know it)."""
+    for term in VOCABULARIES.get(vocab, ()):
+        if term.code == code:
+            return term.zh
+    return str(code)
+
+
 def codes(vocab: str) -> list[str]:
     return [t.code for t in VOCABULARIES[vocab]]
