@@ -48,7 +48,11 @@ on_query: Callable[[str, float], None] | None = None
 SLOW_QUERY_S = 0.3  # the per-page budget: one query over it is worth a log line
 
 
-def _df(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
+def run_query(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Run one read-only query on the snapshot and return its rows: the one place the dashboards execute SQL.
+
+    Values always travel in ``params``; callers cache the result (``st.cache_data``) keyed on the snapshot and,
+    for business rows, the user's ``Scope``."""
     cur = cursor(snap)  # one cursor per call: the shared connection is not thread-safe
     started = time.perf_counter()
     try:
@@ -65,7 +69,7 @@ def _df(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
 @st.cache_data(max_entries=16, show_spinner=False)
 def publish_info(snap: Snapshot) -> PublishInfo | None:
     """The latest publish record: what this snapshot is. Not row data, so not scoped."""
-    df = _df(
+    df = run_query(
         snap,
         """SELECT published_at, run_id, as_of, quality_status
            FROM meta.publish_log
@@ -168,10 +172,10 @@ def monthly_series(snap: Snapshot, scope: Scope, *, from_facts: bool = False) ->
     otherwise the same figures computed in SQL from the scope's opportunities. ``from_facts`` forces
     the second path (tests use it to check both agree)."""
     if scope.is_everything and not from_facts:
-        df = _df(snap, _MART_MONTHLY_SQL)
+        df = run_query(snap, _MART_MONTHLY_SQL)
     else:
         sql, params = scoped_monthly_sql(scope)
-        df = _df(snap, sql, params)
+        df = run_query(snap, sql, params)
     df["month"] = pd.to_datetime(df["month"])
     return df[list(MONTHLY_COLUMNS)]
 
@@ -188,7 +192,7 @@ def opportunities(snap: Snapshot, scope: Scope, limit: int = 10_000) -> pd.DataF
         WHERE {where}
         ORDER BY o.amount_cny DESC NULLS LAST, o.opportunity_id
         LIMIT ?"""
-    return _df(snap, sql, [*params, int(limit)])
+    return run_query(snap, sql, [*params, int(limit)])
 
 
 # ---- what the snapshot holds --------------------------------------------------------------------------
@@ -197,9 +201,9 @@ def opportunities(snap: Snapshot, scope: Scope, limit: int = 10_000) -> pd.DataF
 @st.cache_data(max_entries=16, show_spinner=False)
 def available_tables(snap: Snapshot) -> frozenset[str]:
     """``schema.table`` names in the snapshot: pages whose mart has not landed yet say so instead of failing."""
-    df = _df(snap, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = ?",
+    df = run_query(snap, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = ?",
              ["serving"])
-    views = _df(snap, "SELECT schema_name || '.' || view_name AS name FROM duckdb_views() WHERE database_name = ?",
+    views = run_query(snap, "SELECT schema_name || '.' || view_name AS name FROM duckdb_views() WHERE database_name = ?",
                 ["serving"])
     return frozenset(df["name"]) | frozenset(views["name"])
 
@@ -231,7 +235,7 @@ def _deal_where(scope: Scope, flt: DealFilter) -> tuple[str, list]:
 def filter_options(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """Regions, teams and reps that own opportunities the scope can see (for the filter pickers)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT DISTINCT o.region, o.team_id, coalesce(u.team_name, o.team_id) AS team_name,
                    o.owner_user_id, coalesce(u.name, o.owner_user_id) AS owner_name
@@ -247,7 +251,7 @@ def filter_options(snap: Snapshot, scope: Scope) -> pd.DataFrame:
 def open_deals(snap: Snapshot, scope: Scope, flt: DealFilter, limit: int = 2_000) -> pd.DataFrame:
     """The scope's open deals, longest in their stage first."""
     where, params = _deal_where(scope, flt)
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.opportunity_id, o.opportunity_name, a.account_name, coalesce(u.name, o.owner_user_id) AS owner,
                    o.region, o.current_stage, o.amount_cny::DOUBLE AS amount_cny, o.days_in_current_stage,
@@ -266,7 +270,7 @@ def open_deals(snap: Snapshot, scope: Scope, flt: DealFilter, limit: int = 2_000
 def deal(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     """One deal, only when it is inside the scope (empty otherwise: another rep's deal looks like no deal)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.opportunity_id, o.opportunity_name, o.account_id, a.account_name,
                    coalesce(u.name, o.owner_user_id) AS owner, o.region, o.lead_source, o.product_line,
@@ -300,7 +304,7 @@ def masked_text_sql(expr: str) -> str:
 @st.cache_data(max_entries=16, show_spinner=False)
 def validation_results(snap: Snapshot) -> pd.DataFrame:
     """The checks of the run that produced this snapshot."""
-    return _df(
+    return run_query(
         snap,
         """SELECT suite, expectation, "column", success, severity, unexpected_count,
                   unexpected_percent::DOUBLE AS unexpected_percent, detail
@@ -312,7 +316,7 @@ def validation_results(snap: Snapshot) -> pd.DataFrame:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def issue_summary(snap: Snapshot) -> pd.DataFrame:
-    return _df(
+    return run_query(
         snap,
         """SELECT entity, kind, severity, action, count(*)::BIGINT AS issues
            FROM quality.issues GROUP BY ALL ORDER BY issues DESC, entity, kind""",
@@ -321,7 +325,7 @@ def issue_summary(snap: Snapshot) -> pd.DataFrame:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def load_log(snap: Snapshot) -> pd.DataFrame:
-    return _df(
+    return run_query(
         snap,
         """SELECT entity, file, status, rows_read, rows_loaded, rows_quarantined, message, loaded_at
            FROM ops.load_log ORDER BY loaded_at DESC, entity LIMIT 500""",
@@ -331,7 +335,7 @@ def load_log(snap: Snapshot) -> pd.DataFrame:
 @st.cache_data(max_entries=16, show_spinner=False)
 def quarantine(snap: Snapshot, limit: int = 1_000) -> pd.DataFrame:
     """Quarantined rows with the reason; contact PII in the raw record is masked in SQL."""
-    return _df(
+    return run_query(
         snap,
         f"""SELECT entity, source_file, source_row, record_key, kind, column_name, reason,
                    {masked_text_sql("raw_record")} AS raw_record
@@ -352,7 +356,7 @@ def open_deal_risk(
     where, params = _deal_where(scope, flt)
     score = "s.win_probability::DOUBLE" if with_scores else "NULL::DOUBLE"
     join = "LEFT JOIN ml.deal_scores AS s ON s.opportunity_id = o.opportunity_id" if with_scores else ""
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.opportunity_id, o.opportunity_name, a.account_name, coalesce(u.name, o.owner_user_id) AS owner,
                    o.region, o.current_stage, o.amount_cny::DOUBLE AS amount_cny, {score} AS win_probability,
@@ -374,7 +378,7 @@ def open_deal_risk(
 @st.cache_data(max_entries=256, show_spinner=False)
 def deal_risk(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.is_stalled, o.stall_reasons, o.risk_reasons, o.stage_p75_days::DOUBLE AS stage_p75_days,
                    o.days_since_last_touch, o.touchpoints_30d
@@ -386,7 +390,7 @@ def deal_risk(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame
 @st.cache_data(max_entries=256, show_spinner=False)
 def stage_history(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT t.stage, t.entered_at, t.exited_at, t.days_in_stage, t.next_stage, t.is_regression, t.is_skip
             FROM marts.fct_stage_transitions AS t
@@ -400,7 +404,7 @@ def stage_history(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataF
 @st.cache_data(max_entries=256, show_spinner=False)
 def touchpoints(snap: Snapshot, scope: Scope, opportunity_id: str, limit: int = 200) -> pd.DataFrame:
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT t.occurred_at, t.channel, t.direction, t.duration_minutes, t.subject,
                    coalesce(u.name, t.user_id) AS by_user
@@ -419,7 +423,7 @@ def deal_contacts(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataF
     """The contacts at the deal's account; phone, email and WeChat id masked in SQL unless the scope is the
     owning rep or their manager (DESIGN.md)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT c.contact_name, c.title, c.is_decision_maker,
                    {scope.pii("c.phone", "phone")} AS phone,
@@ -446,16 +450,16 @@ def extra_monthly_kpis(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     frames: list[pd.DataFrame] = []
     if "marts.mart_rep_performance" in tables:
         where, params = row_filter(scope, owner="r.user_id", team="r.team_id")
-        frames.append(_df(snap, f"""
+        frames.append(run_query(snap, f"""
             SELECT r.month::DATE AS month,
                    (sum(r.bookings_cny) / nullif(sum(r.quota_cny), 0))::DOUBLE AS attainment
             FROM marts.mart_rep_performance AS r WHERE {where} GROUP BY 1""", params))
     if scope.is_everything and "marts.mart_forecast" in tables:
-        frames.append(_df(snap, """
+        frames.append(run_query(snap, """
             SELECT r.period_start::DATE AS month, max(r.pipeline_coverage)::DOUBLE AS coverage
             FROM marts.mart_forecast AS r WHERE r.level = 'company' AND r.period_type = 'month' GROUP BY 1"""))
     if scope.is_everything and "marts.mart_kpi_monthly" in tables:
-        frames.append(_df(snap, """
+        frames.append(run_query(snap, """
             SELECT r.month::DATE AS month, r.nps::DOUBLE AS nps, r.dso::DOUBLE AS dso
             FROM marts.mart_kpi_monthly AS r"""))
     out = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]")})
@@ -469,7 +473,7 @@ def extra_monthly_kpis(snap: Snapshot, scope: Scope) -> pd.DataFrame:
 def deal_score(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     """The ML win probability (0–1), its score and reasons (JSON) for a deal in scope (ml.deal_scores)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT s.win_probability::DOUBLE AS win_probability, s.score, s.reasons, s.model_version
             FROM ml.deal_scores AS s
@@ -484,7 +488,7 @@ def deal_score(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFram
 def next_actions(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     """Ranked next best actions for a deal in scope (ml.next_actions)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT a.rank, a.action_zh, a.action_en, a.evidence
             FROM ml.next_actions AS a
