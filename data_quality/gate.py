@@ -9,7 +9,7 @@ history.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from contract import ENTITIES
@@ -171,7 +171,3 @@ def record_results(con, result: GateResult) -> None:
             for c in result.checks
         ],
     )
-
-
-def summary_dict(result: GateResult) -> dict:
-    return {"status": result.status, "checks": [asdict(c) for c in result.checks]}

@@ -19,8 +19,6 @@ from orchestration.pools import WAREHOUSE_POOL
 from orchestration.resources import SalescopeResource
 from salescope.failpoints import failpoint
 
-ML_KEYS = [AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])]
-
 
 def _marts(*names: str) -> list[AssetKey]:
     return [AssetKey(["marts", n]) for n in names]
