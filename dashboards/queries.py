@@ -107,71 +107,48 @@ FROM marts.mart_bookings_monthly
 ORDER BY month
 """
 
-# The same figures as mart_bookings_monthly (METRICS.md), over the scope's opportunities only, on the
-# mart's month spine. {scope} is the constant fragment from Scope.opportunity_filter.
-_SCOPED_MONTHLY_SQL = """
-WITH spine AS (
-    SELECT DISTINCT month::DATE AS month FROM marts.mart_bookings_monthly
+# The sales-performance marts hold the figures of mart_bookings_monthly per group and month (METRICS.md; all
+# three are built from fct_opportunities): mart_rep_performance per rep, mart_sales_performance_rollup per
+# team, region and the company. A scoped overview reads the one group that is the scope
+# (Scope.performance_group) on the company mart's month spine; months without a row are zeros.
+PERFORMANCE_MARTS = ("marts.mart_rep_performance", "marts.mart_sales_performance_rollup")
+_PERFORMANCE_COLUMNS = ("month, bookings_cny, won_count, lost_count, win_rate, cycle_days_mean, cycle_days_median, "
+                        "open_pipeline_cny, open_count")
+_SCOPED_MONTHLY_SQL = f"""
+WITH performance AS (
+    SELECT 'rep' AS level, user_id AS group_id, {_PERFORMANCE_COLUMNS} FROM marts.mart_rep_performance
+    UNION ALL
+    SELECT level, group_id, {_PERFORMANCE_COLUMNS} FROM marts.mart_sales_performance_rollup
 ),
-opp AS (
-    SELECT o.opportunity_id, o.amount_cny, o.created_at, o.won_at, o.lost_at, o.cycle_days
-    FROM marts.fct_opportunities AS o
-    WHERE {scope}
-),
-won AS (
-    SELECT date_trunc('month', won_at)::DATE AS month,
-           sum(amount_cny) AS bookings_cny,
-           count(*) AS won_count,
-           avg(cycle_days) AS cycle_days_mean,
-           median(cycle_days) AS cycle_days_median
-    FROM opp WHERE won_at IS NOT NULL
-    GROUP BY 1
-),
-lost AS (
-    SELECT date_trunc('month', lost_at)::DATE AS month, count(*) AS lost_count
-    FROM opp WHERE lost_at IS NOT NULL
-    GROUP BY 1
-),
-open_at_month_end AS (
-    -- open as of the month's last day: created by then, neither won nor lost by then
-    SELECT s.month, sum(o.amount_cny) AS open_pipeline_cny, count(*) AS open_count
-    FROM spine AS s
-    JOIN opp AS o
-      ON o.created_at < s.month + INTERVAL 1 MONTH
-     AND (o.won_at IS NULL OR o.won_at >= s.month + INTERVAL 1 MONTH)
-     AND (o.lost_at IS NULL OR o.lost_at >= s.month + INTERVAL 1 MONTH)
-    GROUP BY 1
+scoped AS (
+    SELECT * FROM performance AS p WHERE {{scope}}
 )
-SELECT s.month,
-       coalesce(w.bookings_cny, 0)::DOUBLE AS bookings_cny,
-       coalesce(w.won_count, 0)::BIGINT AS won_count,
-       coalesce(l.lost_count, 0)::BIGINT AS lost_count,
-       CASE WHEN coalesce(w.won_count, 0) + coalesce(l.lost_count, 0) > 0
-            THEN coalesce(w.won_count, 0) / (coalesce(w.won_count, 0) + coalesce(l.lost_count, 0))
-       END::DOUBLE AS win_rate,
-       w.cycle_days_mean::DOUBLE AS cycle_days_mean,
-       w.cycle_days_median::DOUBLE AS cycle_days_median,
+SELECT s.month::DATE AS month,
+       coalesce(p.bookings_cny, 0)::DOUBLE AS bookings_cny,
+       coalesce(p.won_count, 0)::BIGINT AS won_count,
+       coalesce(p.lost_count, 0)::BIGINT AS lost_count,
+       p.win_rate::DOUBLE AS win_rate,
+       p.cycle_days_mean::DOUBLE AS cycle_days_mean,
+       p.cycle_days_median::DOUBLE AS cycle_days_median,
        coalesce(p.open_pipeline_cny, 0)::DOUBLE AS open_pipeline_cny,
        coalesce(p.open_count, 0)::BIGINT AS open_count
-FROM spine AS s
-LEFT JOIN won AS w USING (month)
-LEFT JOIN lost AS l USING (month)
-LEFT JOIN open_at_month_end AS p USING (month)
+FROM marts.mart_bookings_monthly AS s
+LEFT JOIN scoped AS p ON p.month = s.month
 ORDER BY s.month
 """
 
 
 def scoped_monthly_sql(scope: Scope) -> tuple[str, list]:
-    where, params = scope.opportunity_filter("o")
+    where, params = scope.performance_group("p")
     return _SCOPED_MONTHLY_SQL.format(scope=where), params
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def monthly_series(snap: Snapshot, scope: Scope, *, from_facts: bool = False) -> pd.DataFrame:
-    """One row per month (MONTHLY_COLUMNS). The whole-company mart when the scope sees everything;
-    otherwise the same figures computed in SQL from the scope's opportunities. ``from_facts`` forces
-    the second path (tests use it to check both agree)."""
-    if scope.is_everything and not from_facts:
+def monthly_series(snap: Snapshot, scope: Scope, *, from_performance_marts: bool = False) -> pd.DataFrame:
+    """One row per month (MONTHLY_COLUMNS). The whole-company mart when the scope sees everything; otherwise
+    the scope's group in the sales-performance marts (PERFORMANCE_MARTS). ``from_performance_marts`` reads the
+    company's group there (tests use it to check both agree)."""
+    if scope.is_everything and not from_performance_marts:
         df = run_query(snap, _MART_MONTHLY_SQL)
     else:
         sql, params = scoped_monthly_sql(scope)
