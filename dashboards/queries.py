@@ -1,9 +1,10 @@
-"""The one query layer: all SQL of the dashboards lives here.
+"""The one query layer: ``run_query`` executes every SQL of the dashboards; the queries of the overview,
+deals and quality pages live here (``sales_queries``, ``money_queries``, ``customer_queries`` hold the others).
 
 Every function is cached with ``st.cache_data`` and takes the snapshot identity (so a new publish is a new
 cache key) and, for business rows, the user's ``Scope`` (so one user's cached rows never serve another
-scope). Filters are parameterised; the only text put into SQL is the constant fragment from
-``Scope.opportunity_filter``. Aggregation happens in DuckDB; pandas only receives the result.
+scope). Filters are parameterised (``DealFilter`` narrows a scope, never widens it); the only text put into
+SQL is the constant fragments from ``Scope``. Aggregation happens in DuckDB; pandas only receives the result.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The scope comes from the signed-in user on the server (``current_scope``: the session token in server
 memory -> the user in the auth database -> role and CRM user id); never from the URL or a widget. Every
 query over business rows takes a ``Scope`` as an argument (so cached results are keyed on it) and calls
-``opportunity_filter`` / ``pii`` so the rules live in one place. The SQL fragments are constants; the
+``opportunity_filter`` / ``performance_group`` / ``pii`` so the rules live in one place. The SQL fragments are constants; the
 values always travel as query parameters. Unknown roles, and restricted roles without the id they are
 restricted to, see nothing (fail closed).
 """

@@ -427,6 +427,12 @@ def test_scope_values_are_parameters_not_sql():
     assert sql == "o.owner_user_id = ?" and params == ["u1' OR '1'='1"]
     with pytest.raises(ValueError):
         Scope.everything().opportunity_filter("o; DROP")
+    sql, params = Scope(role="sales_manager", team_id="t1' OR '1'='1").performance_group("p")
+    assert sql == "p.level = 'team' AND p.group_id = ?" and params == ["t1' OR '1'='1"]
+    assert Scope.everything().performance_group("p") == ("p.level = 'company'", [])
+    assert Scope(role="sales_rep").performance_group("p") == ("FALSE", [])  # no id: nothing
+    with pytest.raises(ValueError):
+        Scope.everything().performance_group("p; DROP")
 
 
 # ---- connection -----------------------------------------------------------------------------------
