@@ -3,7 +3,7 @@
 Every page runs in Streamlit's AppTest as a signed-in user of that role, with the caches cleared before each
 run, so each figure on the page is a real DuckDB round trip on the read-only snapshot connection the app
 uses. Reported per page and role, as medians of ``--repeat`` runs: the time spent in queries (summed over
-``dashboards.queries._df``, the one place the dashboards execute SQL) and the whole server-side script run.
+``dashboards.queries.run_query``, the one place the dashboards execute SQL) and the whole server-side script run.
 
 Usage: python bench/bench_dashboards.py --home DIR [--repeat 5] [--out bench/results_dashboards.json]
 Make a scale-10 snapshot first: SALESCOPE_HOME=/tmp/s10 salescope run --scale 10   (then --home /tmp/s10)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from run_bench import machine  # noqa: E402
 
-from ingestion.contract import ENTITIES  # noqa: E402
+from contract import ENTITIES  # noqa: E402
 from salescope.generator import generate  # noqa: E402
 
 SALESCOPE = str(Path(sys.executable).parent / "salescope")

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.db import Snapshot
-from dashboards.queries import DealFilter, _df, available_tables
+from dashboards.queries import DealFilter, available_tables, run_query
 from dashboards.scope import Scope, row_filter
 
 PROFILE = "marts.mart_customer_profile"
@@ -85,7 +85,7 @@ def kpis(snap: Snapshot, scope: Scope, flt: DealFilter, as_of: date | None) -> d
     ltv = "sum(l.predicted_ltv_12m_cny)" if ml else "NULL"
     risk = "count(*) FILTER (WHERE l.lifecycle = 'at_risk')" if ml else "NULL"
     join = f"LEFT JOIN {LTV} AS l ON l.account_id = p.account_id" if ml else ""
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT count(*) FILTER (WHERE p.is_customer)::DOUBLE AS customers,
                avg(CASE WHEN p.is_repurchaser THEN 1.0 ELSE 0.0 END)
                    FILTER (WHERE p.is_customer AND p.first_purchase_date + INTERVAL 12 MONTH <= ?::DATE)::DOUBLE
@@ -101,7 +101,7 @@ def nrr_trend(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """12-month net revenue retention per first-purchase cohort (company level; empty for other scopes)."""
     if not scope.is_everything or COHORTS not in available_tables(snap):
         return pd.DataFrame({"cohort_month": pd.Series(dtype="datetime64[ns]"), "nrr": pd.Series(dtype=float)})
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT c.cohort_month::DATE AS cohort_month, max(c.net_revenue_retention_12m)::DOUBLE AS nrr
         FROM {COHORTS} AS c
         WHERE c.net_revenue_retention_12m IS NOT NULL
@@ -116,7 +116,7 @@ def cohort_retention(snap: Snapshot, scope: Scope, max_offset: int = 24) -> pd.D
     if not scope.is_everything or COHORTS not in available_tables(snap):
         return pd.DataFrame(columns=["cohort_month", "month_offset", "cohort_customers", "customers_retained",
                                      "retention"])
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT c.cohort_month::DATE AS cohort_month, c.month_offset::INTEGER AS month_offset,
                c.cohort_customers::BIGINT AS cohort_customers, c.customers_retained::BIGINT AS customers_retained,
                c.retention::DOUBLE AS retention
@@ -133,7 +133,7 @@ def tier_lifecycle(snap: Snapshot, scope: Scope, flt: DealFilter) -> pd.DataFram
     their predicted 12-month LTV and mean P(alive)."""
     where, params = account_where(scope, flt)
     cols, join = _ltv_sql(snap)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         WITH a AS (SELECT p.lifecycle, {cols} FROM {PROFILE} AS p {join} WHERE p.is_customer AND {where})
         SELECT a.tier, coalesce(a.ml_lifecycle, a.lifecycle) AS lifecycle, count(*)::BIGINT AS customers,
                sum(a.predicted_ltv_12m_cny)::DOUBLE AS predicted_ltv_12m_cny, avg(a.p_alive)::DOUBLE AS p_alive
@@ -147,7 +147,7 @@ def ltv_histogram(snap: Snapshot, scope: Scope, flt: DealFilter) -> pd.DataFrame
     if not has_ltv(snap):
         return pd.DataFrame(columns=["bin", "low", "high", "tier", "customers"])
     where, params = account_where(scope, flt)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         WITH b AS (
             SELECT floor(log10(greatest(l.predicted_ltv_12m_cny, 1)) * {BINS_PER_DECADE})::INTEGER AS bin, l.tier
             FROM {PROFILE} AS p JOIN {LTV} AS l ON l.account_id = p.account_id
@@ -164,7 +164,7 @@ def nps_by_segment(snap: Snapshot, scope: Scope) -> pd.DataFrame:
             "responses_quarter"]
     if not scope.is_everything or NPS not in available_tables(snap):
         return pd.DataFrame(columns=cols)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         WITH latest AS (
             SELECT n.period_type, max(n.period_start) AS period_start FROM {NPS} AS n
             WHERE n.period_type IN ('year', 'quarter') GROUP BY 1),
@@ -193,7 +193,7 @@ def at_risk(snap: Snapshot, scope: Scope, flt: DealFilter, limit: int = 200) -> 
         return pd.DataFrame()
     where, params = account_where(scope, flt)
     cols, join = _ltv_sql(snap)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT {_ACCOUNT_COLS.format(ltv_cols=cols)}
         FROM {PROFILE} AS p {join}
         LEFT JOIN marts.dim_users AS u ON u.user_id = p.owner_user_id
@@ -207,7 +207,7 @@ def accounts(snap: Snapshot, scope: Scope, flt: DealFilter, limit: int = 2_000) 
     """The scope's accounts (customers first, largest purchases first), at most ``limit``."""
     where, params = account_where(scope, flt)
     cols, join = _ltv_sql(snap)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT {_ACCOUNT_COLS.format(ltv_cols=cols)}, count(*) OVER ()::BIGINT AS total
         FROM {PROFILE} AS p {join}
         LEFT JOIN marts.dim_users AS u ON u.user_id = p.owner_user_id
@@ -224,7 +224,7 @@ def account_profile(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFra
     """One account, only when the scope may open it (empty otherwise: another rep's account looks like none)."""
     where, params = account_where(scope)
     cols, join = _ltv_sql(snap)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT {_ACCOUNT_COLS.format(ltv_cols=cols)}, p.is_customer, p.first_purchase_date, p.last_purchase_date,
                p.last_nps_date, p.last_nps_category
         FROM {PROFILE} AS p {join}
@@ -236,7 +236,7 @@ def account_profile(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFra
 def account_contacts(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFrame:
     """The account's contacts; phone, email and WeChat id masked in SQL unless the scope may see PII."""
     in_scope, params = _account_in_scope(scope, "c")
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT c.contact_name, c.title, c.is_decision_maker,
                {scope.pii("c.phone", "phone")} AS phone,
                {scope.pii("c.email", "email")} AS email,
@@ -250,7 +250,7 @@ def account_contacts(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFr
 def account_touchpoints(snap: Snapshot, scope: Scope, account_id: str, limit: int = 200) -> pd.DataFrame:
     """Every touchpoint of the account, newest first, at most ``limit``; ``total`` counts them all."""
     in_scope, params = _account_in_scope(scope, "t")
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT t.occurred_at, t.channel, t.direction, t.duration_minutes, t.subject, c.contact_name,
                t.opportunity_id, coalesce(u.name, t.user_id) AS by_user, count(*) OVER ()::BIGINT AS total
         FROM {TOUCHPOINTS} AS t
@@ -266,7 +266,7 @@ def account_deals(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFrame
     """The account's deals within the opportunity scope, newest first."""
     in_scope, params = _account_in_scope(scope, "o")
     opp, opp_params = scope.opportunity_filter("o")
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT o.opportunity_id, o.opportunity_name, coalesce(u.name, o.owner_user_id) AS owner, o.current_stage,
                o.amount_cny::DOUBLE AS amount_cny, o.created_at, o.won_at, o.lost_at, o.expected_close_date
         FROM {DEALS} AS o
@@ -278,7 +278,7 @@ def account_deals(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFrame
 @st.cache_data(max_entries=256, show_spinner=False)
 def account_projects(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFrame:
     in_scope, params = _account_in_scope(scope, "d")
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT d.project_id, d.project_name, d.project_status, d.planned_end_date, d.actual_or_forecast_end_date,
                d.progress::DOUBLE AS progress, d.task_count, d.overdue_task_count, d.schedule_variance_days
         FROM {PROJECTS} AS d
@@ -296,7 +296,7 @@ def account_invoices(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFr
     else:
         opp, billed_params = scope.opportunity_filter("o")
         billed = f"i.opportunity_id IN (SELECT o.opportunity_id FROM {DEALS} AS o WHERE {opp})"
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT i.invoice_id, i.contract_id, i.invoice_date, i.due_date, i.amount_cny::DOUBLE AS amount_cny,
                i.collected_cny::DOUBLE AS collected_cny, i.unpaid_cny::DOUBLE AS unpaid_cny, i.days_past_due,
                i.aging_bucket, i.is_overdue
@@ -308,7 +308,7 @@ def account_invoices(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFr
 @st.cache_data(max_entries=256, show_spinner=False)
 def account_nps(snap: Snapshot, scope: Scope, account_id: str) -> pd.DataFrame:
     in_scope, params = _account_in_scope(scope, "r")
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT r.responded_date, r.score, r.nps_category, c.contact_name, r.comment
         FROM {NPS_RESPONSES} AS r
         LEFT JOIN {CONTACTS} AS c ON c.contact_id = r.contact_id

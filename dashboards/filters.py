@@ -15,8 +15,6 @@ import streamlit as st
 from dashboards.i18n import label, t
 from dashboards.queries import DealFilter
 
-FILTER_PARAMS = ("region", "team", "rep")
-
 
 def state_key(param: str) -> str:
     """The session-state key of the widget bound to ``?param=`` (pages that set a filter use it too)."""

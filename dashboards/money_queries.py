@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.db import Snapshot
-from dashboards.queries import _df
+from dashboards.queries import run_query
 from dashboards.scope import Scope
 
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
@@ -91,7 +91,7 @@ def month_span(snap: Snapshot, table: str, as_of: date | None) -> list[date]:
 
     Only the month span of a whole table is read (no row values), so it is not scoped."""
     col = MONTH_COLUMNS[table]
-    df = _df(snap, f"SELECT min(date_trunc('month', r.{col}))::DATE AS lo, max(date_trunc('month', r.{col}))::DATE AS hi "
+    df = run_query(snap, f"SELECT min(date_trunc('month', r.{col}))::DATE AS lo, max(date_trunc('month', r.{col}))::DATE AS hi "
                    f"FROM {table} AS r")
     lo, hi = df.iloc[0]["lo"], df.iloc[0]["hi"]
     if pd.isna(lo) or pd.isna(hi):
@@ -111,7 +111,7 @@ def collection_totals(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
     their aging buckets, over the scope's contracts (mart_collections, state on the as-of date)."""
     where, params = _via_opportunity(scope, "r")
     buckets = ", ".join(f"sum(r.ar_{b})::DOUBLE AS ar_{b}" for b in AGING_BUCKETS)
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT count(*)::DOUBLE AS contracts,
                sum(r.contract_value_cny)::DOUBLE AS contract_value_cny,
                sum(r.invoiced_cny)::DOUBLE AS invoiced_cny,
@@ -129,7 +129,7 @@ def contracts(snap: Snapshot, scope: Scope, limit: int = 2_000) -> pd.DataFrame:
     """The scope's contracts, largest receivables first, with the account name."""
     where, params = _via_opportunity(scope, "r")
     buckets = ", ".join(f"r.ar_{b}::DOUBLE AS ar_{b}" for b in AGING_BUCKETS)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT r.contract_id, coalesce(a.account_name, r.account_id) AS account_name, r.signed_date,
                r.contract_status, r.contract_value_cny::DOUBLE AS contract_value_cny,
                r.invoiced_cny::DOUBLE AS invoiced_cny, r.collected_cny::DOUBLE AS collected_cny,
@@ -147,7 +147,7 @@ def invoiced_by_month(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFr
     """Per invoice month in the period: invoiced, and how much of those invoices is collected by the as-of
     date (fct_invoices). Months without invoices are absent."""
     where, params = _invoice_scope(scope)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT date_trunc('month', i.invoice_date)::DATE AS month,
                count(*)::BIGINT AS invoices,
                sum(i.amount_cny)::DOUBLE AS invoiced_cny,
@@ -162,7 +162,7 @@ def invoiced_by_month(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFr
 def overdue_summary(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
     """Count and unpaid amount of the scope's overdue invoices (all of them, not only the listed ones)."""
     where, params = _invoice_scope(scope)
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT count(*)::DOUBLE AS overdue_invoices, coalesce(sum(i.unpaid_cny), 0)::DOUBLE AS overdue_unpaid_cny
         FROM marts.fct_invoices AS i WHERE i.is_overdue AND {where}""", params)
     return _record(df)
@@ -172,7 +172,7 @@ def overdue_summary(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
 def overdue_invoices(snap: Snapshot, scope: Scope, limit: int = 500) -> pd.DataFrame:
     """The scope's overdue invoices (unpaid past their due date), longest overdue first."""
     where, params = _invoice_scope(scope)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT i.invoice_id, i.contract_id, coalesce(a.account_name, i.account_id) AS account_name,
                coalesce(u.name, i.owner_user_id) AS owner, i.invoice_date, i.due_date,
                i.amount_cny::DOUBLE AS amount_cny, i.unpaid_cny::DOUBLE AS unpaid_cny,
@@ -190,7 +190,7 @@ def dso_series(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFrame:
     """DSO by month in the period (mart_dso_monthly). Company-level: empty unless the scope sees everything."""
     if not scope.is_everything:
         return pd.DataFrame(columns=["month", "receivables_cny", "invoiced_90d_cny", "dso"])
-    df = _df(snap, """
+    df = run_query(snap, """
         SELECT r.month::DATE AS month, r.receivables_cny::DOUBLE AS receivables_cny,
                r.invoiced_90d_cny::DOUBLE AS invoiced_90d_cny, r.dso::DOUBLE AS dso
         FROM marts.mart_dso_monthly AS r
@@ -210,7 +210,7 @@ def sales_to_cash(snap: Snapshot, scope: Scope) -> pd.DataFrame:
         f"count(r.{col})::BIGINT AS deals FROM marts.mart_sales_to_cash AS r WHERE {where}"
         for i, (key, col) in enumerate((*SALES_TO_CASH_STEPS, ("lead_to_cash", "lead_to_cash_days")))
     ]
-    return _df(snap, " UNION ALL ".join(parts) + " ORDER BY step_order", params * len(parts))
+    return run_query(snap, " UNION ALL ".join(parts) + " ORDER BY step_order", params * len(parts))
 
 
 # ---- delivery (项目交付; company level) -----------------------------------------------------------------------
@@ -224,7 +224,7 @@ def _status_where(status: str | None) -> tuple[str, list]:
 def project_statuses(snap: Snapshot, scope: Scope) -> list[str]:
     if not scope.is_everything:
         return []
-    df = _df(snap, "SELECT DISTINCT r.project_status AS s FROM marts.mart_project_delivery AS r ORDER BY 1")
+    df = run_query(snap, "SELECT DISTINCT r.project_status AS s FROM marts.mart_project_delivery AS r ORDER BY 1")
     return [s for s in df["s"].dropna().tolist()]
 
 
@@ -235,7 +235,7 @@ def delivery_totals(snap: Snapshot, scope: Scope, status: str | None) -> dict[st
     if not scope.is_everything:
         return {}
     where, params = _status_where(status)
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT count(*)::DOUBLE AS projects,
                count(*) FILTER (WHERE NOT r.is_finished)::DOUBLE AS active_projects,
                avg(r.progress) FILTER (WHERE NOT r.is_finished)::DOUBLE AS progress,
@@ -268,7 +268,7 @@ def variance_histogram(snap: Snapshot, scope: Scope, status: str | None) -> pd.D
         return pd.DataFrame(columns=["bin", "projects"])
     where, params = _status_where(status)
     bins = " UNION ALL ".join(f"SELECT {i} AS k, '{key}' AS bin" for i, (key, _lo, _hi) in enumerate(VARIANCE_BINS))
-    return _df(snap, f"""
+    return run_query(snap, f"""
         WITH b AS ({bins}),
         p AS (SELECT {_variance_bin_sql()} AS bin FROM marts.mart_project_delivery AS r
               WHERE r.schedule_variance_days IS NOT NULL AND {where})
@@ -281,7 +281,7 @@ def variance_histogram(snap: Snapshot, scope: Scope, status: str | None) -> pd.D
 def projects_by_status(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     if not scope.is_everything:
         return pd.DataFrame(columns=["project_status", "projects", "overdue_tasks"])
-    return _df(snap, """
+    return run_query(snap, """
         SELECT r.project_status, count(*)::BIGINT AS projects,
                coalesce(sum(r.overdue_task_count), 0)::BIGINT AS overdue_tasks
         FROM marts.mart_project_delivery AS r GROUP BY 1 ORDER BY projects DESC, 1""")
@@ -293,7 +293,7 @@ def projects(snap: Snapshot, scope: Scope, status: str | None, limit: int = 2_00
     if not scope.is_everything:
         return pd.DataFrame()
     where, params = _status_where(status)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT r.project_id, r.project_name, coalesce(a.account_name, r.account_id) AS account_name,
                r.contract_id, r.project_status, r.planned_end_date::DATE AS planned_end_date,
                r.actual_or_forecast_end_date::DATE AS actual_or_forecast_end_date, r.progress::DOUBLE AS progress,
@@ -332,7 +332,7 @@ def channel_totals(snap: Snapshot, scope: Scope, period: Period) -> dict[str, fl
     """All channels together over the period (mart_channel_roi)."""
     if not scope.is_everything:
         return {}
-    df = _df(snap, f"SELECT {_CHANNEL_AGGS} FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?",
+    df = run_query(snap, f"SELECT {_CHANNEL_AGGS} FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?",
              [period.start, period.end])
     return _record(df)
 
@@ -342,7 +342,7 @@ def channel_table(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFrame:
     """One row per channel over the period, largest spend first."""
     if not scope.is_everything:
         return pd.DataFrame()
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT r.channel, {_CHANNEL_AGGS}
         FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?
         GROUP BY r.channel ORDER BY spend_cny DESC NULLS LAST, r.channel LIMIT 100""",

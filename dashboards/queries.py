@@ -1,9 +1,10 @@
-"""The one query layer: all SQL of the dashboards lives here.
+"""The one query layer: ``run_query`` executes every SQL of the dashboards; the queries of the overview,
+deals and quality pages live here (``sales_queries``, ``money_queries``, ``customer_queries`` hold the others).
 
 Every function is cached with ``st.cache_data`` and takes the snapshot identity (so a new publish is a new
 cache key) and, for business rows, the user's ``Scope`` (so one user's cached rows never serve another
-scope). Filters are parameterised; the only text put into SQL is the constant fragment from
-``Scope.opportunity_filter``. Aggregation happens in DuckDB; pandas only receives the result.
+scope). Filters are parameterised (``DealFilter`` narrows a scope, never widens it); the only text put into
+SQL is the constant fragments from ``Scope``. Aggregation happens in DuckDB; pandas only receives the result.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ on_query: Callable[[str, float], None] | None = None
 SLOW_QUERY_S = 0.3  # the per-page budget: one query over it is worth a log line
 
 
-def _df(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
+def run_query(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Run one read-only query on the snapshot and return its rows: the one place the dashboards execute SQL.
+
+    Values always travel in ``params``; callers cache the result (``st.cache_data``) keyed on the snapshot and,
+    for business rows, the user's ``Scope``."""
     cur = cursor(snap)  # one cursor per call: the shared connection is not thread-safe
     started = time.perf_counter()
     try:
@@ -65,7 +70,7 @@ def _df(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFrame:
 @st.cache_data(max_entries=16, show_spinner=False)
 def publish_info(snap: Snapshot) -> PublishInfo | None:
     """The latest publish record: what this snapshot is. Not row data, so not scoped."""
-    df = _df(
+    df = run_query(
         snap,
         """SELECT published_at, run_id, as_of, quality_status
            FROM meta.publish_log
@@ -103,75 +108,52 @@ FROM marts.mart_bookings_monthly
 ORDER BY month
 """
 
-# The same figures as mart_bookings_monthly (METRICS.md), over the scope's opportunities only, on the
-# mart's month spine. {scope} is the constant fragment from Scope.opportunity_filter.
-_SCOPED_MONTHLY_SQL = """
-WITH spine AS (
-    SELECT DISTINCT month::DATE AS month FROM marts.mart_bookings_monthly
+# The sales-performance marts hold the figures of mart_bookings_monthly per group and month (METRICS.md; all
+# three are built from fct_opportunities): mart_rep_performance per rep, mart_sales_performance_rollup per
+# team, region and the company. A scoped overview reads the one group that is the scope
+# (Scope.performance_group) on the company mart's month spine; months without a row are zeros.
+PERFORMANCE_MARTS = ("marts.mart_rep_performance", "marts.mart_sales_performance_rollup")
+_PERFORMANCE_COLUMNS = ("month, bookings_cny, won_count, lost_count, win_rate, cycle_days_mean, cycle_days_median, "
+                        "open_pipeline_cny, open_count")
+_SCOPED_MONTHLY_SQL = f"""
+WITH performance AS (
+    SELECT 'rep' AS level, user_id AS group_id, {_PERFORMANCE_COLUMNS} FROM marts.mart_rep_performance
+    UNION ALL
+    SELECT level, group_id, {_PERFORMANCE_COLUMNS} FROM marts.mart_sales_performance_rollup
 ),
-opp AS (
-    SELECT o.opportunity_id, o.amount_cny, o.created_at, o.won_at, o.lost_at, o.cycle_days
-    FROM marts.fct_opportunities AS o
-    WHERE {scope}
-),
-won AS (
-    SELECT date_trunc('month', won_at)::DATE AS month,
-           sum(amount_cny) AS bookings_cny,
-           count(*) AS won_count,
-           avg(cycle_days) AS cycle_days_mean,
-           median(cycle_days) AS cycle_days_median
-    FROM opp WHERE won_at IS NOT NULL
-    GROUP BY 1
-),
-lost AS (
-    SELECT date_trunc('month', lost_at)::DATE AS month, count(*) AS lost_count
-    FROM opp WHERE lost_at IS NOT NULL
-    GROUP BY 1
-),
-open_at_month_end AS (
-    -- open as of the month's last day: created by then, neither won nor lost by then
-    SELECT s.month, sum(o.amount_cny) AS open_pipeline_cny, count(*) AS open_count
-    FROM spine AS s
-    JOIN opp AS o
-      ON o.created_at < s.month + INTERVAL 1 MONTH
-     AND (o.won_at IS NULL OR o.won_at >= s.month + INTERVAL 1 MONTH)
-     AND (o.lost_at IS NULL OR o.lost_at >= s.month + INTERVAL 1 MONTH)
-    GROUP BY 1
+scoped AS (
+    SELECT * FROM performance AS p WHERE {{scope}}
 )
-SELECT s.month,
-       coalesce(w.bookings_cny, 0)::DOUBLE AS bookings_cny,
-       coalesce(w.won_count, 0)::BIGINT AS won_count,
-       coalesce(l.lost_count, 0)::BIGINT AS lost_count,
-       CASE WHEN coalesce(w.won_count, 0) + coalesce(l.lost_count, 0) > 0
-            THEN coalesce(w.won_count, 0) / (coalesce(w.won_count, 0) + coalesce(l.lost_count, 0))
-       END::DOUBLE AS win_rate,
-       w.cycle_days_mean::DOUBLE AS cycle_days_mean,
-       w.cycle_days_median::DOUBLE AS cycle_days_median,
+SELECT s.month::DATE AS month,
+       coalesce(p.bookings_cny, 0)::DOUBLE AS bookings_cny,
+       coalesce(p.won_count, 0)::BIGINT AS won_count,
+       coalesce(p.lost_count, 0)::BIGINT AS lost_count,
+       p.win_rate::DOUBLE AS win_rate,
+       p.cycle_days_mean::DOUBLE AS cycle_days_mean,
+       p.cycle_days_median::DOUBLE AS cycle_days_median,
        coalesce(p.open_pipeline_cny, 0)::DOUBLE AS open_pipeline_cny,
        coalesce(p.open_count, 0)::BIGINT AS open_count
-FROM spine AS s
-LEFT JOIN won AS w USING (month)
-LEFT JOIN lost AS l USING (month)
-LEFT JOIN open_at_month_end AS p USING (month)
+FROM marts.mart_bookings_monthly AS s
+LEFT JOIN scoped AS p ON p.month = s.month
 ORDER BY s.month
 """
 
 
 def scoped_monthly_sql(scope: Scope) -> tuple[str, list]:
-    where, params = scope.opportunity_filter("o")
+    where, params = scope.performance_group("p")
     return _SCOPED_MONTHLY_SQL.format(scope=where), params
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def monthly_series(snap: Snapshot, scope: Scope, *, from_facts: bool = False) -> pd.DataFrame:
-    """One row per month (MONTHLY_COLUMNS). The whole-company mart when the scope sees everything;
-    otherwise the same figures computed in SQL from the scope's opportunities. ``from_facts`` forces
-    the second path (tests use it to check both agree)."""
-    if scope.is_everything and not from_facts:
-        df = _df(snap, _MART_MONTHLY_SQL)
+def monthly_series(snap: Snapshot, scope: Scope, *, from_performance_marts: bool = False) -> pd.DataFrame:
+    """One row per month (MONTHLY_COLUMNS). The whole-company mart when the scope sees everything; otherwise
+    the scope's group in the sales-performance marts (PERFORMANCE_MARTS). ``from_performance_marts`` reads the
+    company's group there (tests use it to check both agree)."""
+    if scope.is_everything and not from_performance_marts:
+        df = run_query(snap, _MART_MONTHLY_SQL)
     else:
         sql, params = scoped_monthly_sql(scope)
-        df = _df(snap, sql, params)
+        df = run_query(snap, sql, params)
     df["month"] = pd.to_datetime(df["month"])
     return df[list(MONTHLY_COLUMNS)]
 
@@ -188,7 +170,7 @@ def opportunities(snap: Snapshot, scope: Scope, limit: int = 10_000) -> pd.DataF
         WHERE {where}
         ORDER BY o.amount_cny DESC NULLS LAST, o.opportunity_id
         LIMIT ?"""
-    return _df(snap, sql, [*params, int(limit)])
+    return run_query(snap, sql, [*params, int(limit)])
 
 
 # ---- what the snapshot holds --------------------------------------------------------------------------
@@ -197,9 +179,9 @@ def opportunities(snap: Snapshot, scope: Scope, limit: int = 10_000) -> pd.DataF
 @st.cache_data(max_entries=16, show_spinner=False)
 def available_tables(snap: Snapshot) -> frozenset[str]:
     """``schema.table`` names in the snapshot: pages whose mart has not landed yet say so instead of failing."""
-    df = _df(snap, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = ?",
+    df = run_query(snap, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = ?",
              ["serving"])
-    views = _df(snap, "SELECT schema_name || '.' || view_name AS name FROM duckdb_views() WHERE database_name = ?",
+    views = run_query(snap, "SELECT schema_name || '.' || view_name AS name FROM duckdb_views() WHERE database_name = ?",
                 ["serving"])
     return frozenset(df["name"]) | frozenset(views["name"])
 
@@ -231,7 +213,7 @@ def _deal_where(scope: Scope, flt: DealFilter) -> tuple[str, list]:
 def filter_options(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """Regions, teams and reps that own opportunities the scope can see (for the filter pickers)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT DISTINCT o.region, o.team_id, coalesce(u.team_name, o.team_id) AS team_name,
                    o.owner_user_id, coalesce(u.name, o.owner_user_id) AS owner_name
@@ -247,7 +229,7 @@ def filter_options(snap: Snapshot, scope: Scope) -> pd.DataFrame:
 def open_deals(snap: Snapshot, scope: Scope, flt: DealFilter, limit: int = 2_000) -> pd.DataFrame:
     """The scope's open deals, longest in their stage first."""
     where, params = _deal_where(scope, flt)
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.opportunity_id, o.opportunity_name, a.account_name, coalesce(u.name, o.owner_user_id) AS owner,
                    o.region, o.current_stage, o.amount_cny::DOUBLE AS amount_cny, o.days_in_current_stage,
@@ -266,7 +248,7 @@ def open_deals(snap: Snapshot, scope: Scope, flt: DealFilter, limit: int = 2_000
 def deal(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     """One deal, only when it is inside the scope (empty otherwise: another rep's deal looks like no deal)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.opportunity_id, o.opportunity_name, o.account_id, a.account_name,
                    coalesce(u.name, o.owner_user_id) AS owner, o.region, o.lead_source, o.product_line,
@@ -300,7 +282,7 @@ def masked_text_sql(expr: str) -> str:
 @st.cache_data(max_entries=16, show_spinner=False)
 def validation_results(snap: Snapshot) -> pd.DataFrame:
     """The checks of the run that produced this snapshot."""
-    return _df(
+    return run_query(
         snap,
         """SELECT suite, expectation, "column", success, severity, unexpected_count,
                   unexpected_percent::DOUBLE AS unexpected_percent, detail
@@ -312,7 +294,7 @@ def validation_results(snap: Snapshot) -> pd.DataFrame:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def issue_summary(snap: Snapshot) -> pd.DataFrame:
-    return _df(
+    return run_query(
         snap,
         """SELECT entity, kind, severity, action, count(*)::BIGINT AS issues
            FROM quality.issues GROUP BY ALL ORDER BY issues DESC, entity, kind""",
@@ -321,7 +303,7 @@ def issue_summary(snap: Snapshot) -> pd.DataFrame:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def load_log(snap: Snapshot) -> pd.DataFrame:
-    return _df(
+    return run_query(
         snap,
         """SELECT entity, file, status, rows_read, rows_loaded, rows_quarantined, message, loaded_at
            FROM ops.load_log ORDER BY loaded_at DESC, entity LIMIT 500""",
@@ -331,7 +313,7 @@ def load_log(snap: Snapshot) -> pd.DataFrame:
 @st.cache_data(max_entries=16, show_spinner=False)
 def quarantine(snap: Snapshot, limit: int = 1_000) -> pd.DataFrame:
     """Quarantined rows with the reason; contact PII in the raw record is masked in SQL."""
-    return _df(
+    return run_query(
         snap,
         f"""SELECT entity, source_file, source_row, record_key, kind, column_name, reason,
                    {masked_text_sql("raw_record")} AS raw_record
@@ -352,7 +334,7 @@ def open_deal_risk(
     where, params = _deal_where(scope, flt)
     score = "s.win_probability::DOUBLE" if with_scores else "NULL::DOUBLE"
     join = "LEFT JOIN ml.deal_scores AS s ON s.opportunity_id = o.opportunity_id" if with_scores else ""
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.opportunity_id, o.opportunity_name, a.account_name, coalesce(u.name, o.owner_user_id) AS owner,
                    o.region, o.current_stage, o.amount_cny::DOUBLE AS amount_cny, {score} AS win_probability,
@@ -374,7 +356,7 @@ def open_deal_risk(
 @st.cache_data(max_entries=256, show_spinner=False)
 def deal_risk(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT o.is_stalled, o.stall_reasons, o.risk_reasons, o.stage_p75_days::DOUBLE AS stage_p75_days,
                    o.days_since_last_touch, o.touchpoints_30d
@@ -386,7 +368,7 @@ def deal_risk(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame
 @st.cache_data(max_entries=256, show_spinner=False)
 def stage_history(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT t.stage, t.entered_at, t.exited_at, t.days_in_stage, t.next_stage, t.is_regression, t.is_skip
             FROM marts.fct_stage_transitions AS t
@@ -400,7 +382,7 @@ def stage_history(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataF
 @st.cache_data(max_entries=256, show_spinner=False)
 def touchpoints(snap: Snapshot, scope: Scope, opportunity_id: str, limit: int = 200) -> pd.DataFrame:
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT t.occurred_at, t.channel, t.direction, t.duration_minutes, t.subject,
                    coalesce(u.name, t.user_id) AS by_user
@@ -419,7 +401,7 @@ def deal_contacts(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataF
     """The contacts at the deal's account; phone, email and WeChat id masked in SQL unless the scope is the
     owning rep or their manager (DESIGN.md)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT c.contact_name, c.title, c.is_decision_maker,
                    {scope.pii("c.phone", "phone")} AS phone,
@@ -446,16 +428,16 @@ def extra_monthly_kpis(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     frames: list[pd.DataFrame] = []
     if "marts.mart_rep_performance" in tables:
         where, params = row_filter(scope, owner="r.user_id", team="r.team_id")
-        frames.append(_df(snap, f"""
+        frames.append(run_query(snap, f"""
             SELECT r.month::DATE AS month,
                    (sum(r.bookings_cny) / nullif(sum(r.quota_cny), 0))::DOUBLE AS attainment
             FROM marts.mart_rep_performance AS r WHERE {where} GROUP BY 1""", params))
     if scope.is_everything and "marts.mart_forecast" in tables:
-        frames.append(_df(snap, """
+        frames.append(run_query(snap, """
             SELECT r.period_start::DATE AS month, max(r.pipeline_coverage)::DOUBLE AS coverage
             FROM marts.mart_forecast AS r WHERE r.level = 'company' AND r.period_type = 'month' GROUP BY 1"""))
     if scope.is_everything and "marts.mart_kpi_monthly" in tables:
-        frames.append(_df(snap, """
+        frames.append(run_query(snap, """
             SELECT r.month::DATE AS month, r.nps::DOUBLE AS nps, r.dso::DOUBLE AS dso
             FROM marts.mart_kpi_monthly AS r"""))
     out = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]")})
@@ -469,7 +451,7 @@ def extra_monthly_kpis(snap: Snapshot, scope: Scope) -> pd.DataFrame:
 def deal_score(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     """The ML win probability (0–1), its score and reasons (JSON) for a deal in scope (ml.deal_scores)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT s.win_probability::DOUBLE AS win_probability, s.score, s.reasons, s.model_version
             FROM ml.deal_scores AS s
@@ -484,7 +466,7 @@ def deal_score(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFram
 def next_actions(snap: Snapshot, scope: Scope, opportunity_id: str) -> pd.DataFrame:
     """Ranked next best actions for a deal in scope (ml.next_actions)."""
     where, params = scope.opportunity_filter("o")
-    return _df(
+    return run_query(
         snap,
         f"""SELECT a.rank, a.action_zh, a.action_en, a.evidence
             FROM ml.next_actions AS a

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.db import Snapshot
-from dashboards.queries import DealFilter, _df
+from dashboards.queries import DealFilter, run_query
 from dashboards.scope import Scope, row_filter
 
 # the ordered stages of mart_funnel; the last one has no later stage, so no conversion
@@ -100,7 +100,7 @@ def _perf_where(scope: Scope, flt: DealFilter, period: Period | None) -> tuple[s
 def perf_months(snap: Snapshot, scope: Scope) -> list[str]:
     """The months of mart_rep_performance inside the scope, newest first ('YYYY-MM')."""
     where, params = _perf_where(scope, DealFilter(), None)
-    df = _df(snap, f"SELECT DISTINCT strftime(r.month, '%Y-%m') AS m FROM marts.mart_rep_performance AS r "
+    df = run_query(snap, f"SELECT DISTINCT strftime(r.month, '%Y-%m') AS m FROM marts.mart_rep_performance AS r "
                    f"WHERE {where} ORDER BY m DESC", params)
     return df["m"].dropna().tolist()
 
@@ -109,7 +109,7 @@ def perf_months(snap: Snapshot, scope: Scope) -> list[str]:
 def perf_totals(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period) -> dict[str, float | None]:
     """Bookings, quota, attainment, win rate... of everything in scope and filters over the period."""
     where, params = _perf_where(scope, flt, period)
-    df = _df(snap, f"SELECT {_PERF_MEASURES} FROM marts.mart_rep_performance AS r WHERE {where}",
+    df = run_query(snap, f"SELECT {_PERF_MEASURES} FROM marts.mart_rep_performance AS r WHERE {where}",
              [period.end, *params])
     return {k: (None if pd.isna(v) else float(v)) for k, v in df.iloc[0].items()}
 
@@ -138,7 +138,7 @@ def perf_breakdown(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period
               "OR sum(r.quota_cny) > 0") if by == "user" else ""
     team_name = ("(SELECT any_value(u.team_name) FROM marts.dim_users AS u WHERE u.team_id = r.team_id) AS team_name,"
                  if by != "region" else "")
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT {select}, {team_name} {_PERF_MEASURES}
         FROM marts.mart_rep_performance AS r
         WHERE {where} AND r.{'region' if by == 'region' else 'team_id' if by == 'team' else 'user_id'} IS NOT NULL
@@ -155,7 +155,7 @@ def perf_trend(snap: Snapshot, scope: Scope, flt: DealFilter, end: date, months:
     for _ in range(months - 1):
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
     where, params = _perf_where(scope, flt, Period(first, end))
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT r.month::DATE AS month, sum(r.bookings_cny)::DOUBLE AS bookings_cny, sum(r.quota_cny)::DOUBLE AS quota_cny,
                (sum(r.bookings_cny) / nullif(sum(r.quota_cny), 0))::DOUBLE AS attainment
         FROM marts.mart_rep_performance AS r WHERE {where}
@@ -169,7 +169,7 @@ def rep_deals(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period, lim
     where, params = scope.opportunity_filter("o")
     extra, extra_params = _narrow(flt, {"region": "o.region", "team": "o.team_id", "rep": "o.owner_user_id"})
     start, end = period.start, period.end_exclusive
-    return _df(snap, f"""
+    return run_query(snap, f"""
         WITH d AS (
             SELECT o.*,
                    CASE WHEN o.won_at >= ? AND o.won_at < ? THEN 'won'
@@ -195,7 +195,7 @@ def manager_team(snap: Snapshot, scope: Scope) -> str | None:
         return None
     if scope.team_id:
         return scope.team_id
-    df = _df(snap, "SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?", [str(scope.user_id)])
+    df = run_query(snap, "SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?", [str(scope.user_id)])
     return None if df.empty or pd.isna(df.iloc[0, 0]) else str(df.iloc[0, 0])
 
 
@@ -212,7 +212,7 @@ def _level_where(scope: Scope) -> tuple[str, list]:
 def velocity(snap: Snapshot, scope: Scope, level: str, group_id: str, month: date) -> dict[str, float | None]:
     """mart_sales_velocity's row for the group and month (trailing 12 months), when the scope may see it."""
     where, params = _level_where(scope)
-    df = _df(snap, f"""
+    df = run_query(snap, f"""
         SELECT r.sales_velocity_cny_per_day::DOUBLE AS velocity, r.win_rate_12m::DOUBLE AS win_rate_12m,
                r.avg_deal_size_12m_cny::DOUBLE AS avg_deal_size_12m, r.cycle_days_mean_12m::DOUBLE AS cycle_12m,
                r.open_count::DOUBLE AS open_count
@@ -237,7 +237,7 @@ _FORECAST_COLS = """r.period_type, r.period_start, r.period_end, r.level, r.grou
 def forecast_periods(snap: Snapshot, scope: Scope, period_type: str) -> list[str]:
     """Period starts ('YYYY-MM') of the scope's forecast rows, newest first."""
     where, params = _level_where(scope)
-    df = _df(snap, f"SELECT DISTINCT strftime(r.period_start, '%Y-%m') AS p FROM marts.mart_forecast AS r "
+    df = run_query(snap, f"SELECT DISTINCT strftime(r.period_start, '%Y-%m') AS p FROM marts.mart_forecast AS r "
                    f"WHERE {where} AND r.period_type = ? ORDER BY p DESC", [*params, period_type])
     return df["p"].dropna().tolist()
 
@@ -246,7 +246,7 @@ def forecast_periods(snap: Snapshot, scope: Scope, period_type: str) -> list[str
 def forecast_rows(snap: Snapshot, scope: Scope, period_type: str, period: str) -> pd.DataFrame:
     """Every forecast row the scope may see for the period: company, regions, teams."""
     where, params = _level_where(scope)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT {_FORECAST_COLS}, (SELECT any_value(u.team_name) FROM marts.dim_users AS u
                                   WHERE r.level = 'team' AND u.team_id = r.group_id) AS team_name
         FROM marts.mart_forecast AS r
@@ -261,7 +261,7 @@ def forecast_history(snap: Snapshot, scope: Scope, period_type: str, level: str,
     """The group's forecast rows over time (newest ``periods``), oldest first: forecast at start, current
     forecast and actual bookings, with the absolute percentage error of the closed periods."""
     where, params = _level_where(scope)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT * FROM (
             SELECT {_FORECAST_COLS} FROM marts.mart_forecast AS r
             WHERE {where} AND r.period_type = ? AND r.level = ? AND r.group_id = ?
@@ -274,7 +274,7 @@ def ml_forecast(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """Company-level ML forecast beside the stage default (ml.forecast); only for whole-company scopes."""
     if not scope.is_everything:
         return pd.DataFrame()
-    return _df(snap, """
+    return run_query(snap, """
         SELECT r.period::DATE AS period, r.open_deals::BIGINT AS open_deals, r.open_pipeline_cny::DOUBLE AS open_pipeline_cny,
                r.ml_weighted_cny::DOUBLE AS ml_weighted_cny, r.stage_weighted_cny::DOUBLE AS stage_weighted_cny
         FROM ml.forecast AS r ORDER BY r.period LIMIT 60""")
@@ -285,7 +285,7 @@ def ml_backtest(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """The ML and stage-default forecasts of past months against actual bookings (ml.forecast_backtest)."""
     if not scope.is_everything:
         return pd.DataFrame()
-    return _df(snap, """
+    return run_query(snap, """
         SELECT r.period::DATE AS period, r.actual_cny::DOUBLE AS actual_cny, r.ml_forecast_cny::DOUBLE AS ml_forecast_cny,
                r.stage_forecast_cny::DOUBLE AS stage_forecast_cny, r.ml_ape::DOUBLE AS ml_ape,
                r.stage_ape::DOUBLE AS stage_ape
@@ -298,7 +298,7 @@ def pipeline_trend(snap: Snapshot, scope: Scope, flt: DealFilter, weeks: int = 5
     owner, team and region."""
     where, params = scope.opportunity_filter("s")
     extra, extra_params = _narrow(flt, {"region": "s.region", "team": "s.team_id", "rep": "s.owner_user_id"})
-    return _df(snap, f"""
+    return run_query(snap, f"""
         WITH dates AS (
             SELECT DISTINCT snapshot_date FROM marts.fct_pipeline_snapshots ORDER BY snapshot_date DESC LIMIT ?
         )
@@ -400,9 +400,9 @@ def _funnel_where(scope: Scope, f: FunnelFilter, *, cohort: str = "r.cohort_mont
 def funnel_choices(snap: Snapshot, scope: Scope) -> tuple[list[str], list[str]]:
     """Cohort months (newest first) and lead sources of the scope's funnel rows."""
     where, params = row_filter(scope, team="r.team_id")
-    months = _df(snap, f"SELECT DISTINCT strftime(r.cohort_month, '%Y-%m') AS m FROM marts.mart_funnel AS r "
+    months = run_query(snap, f"SELECT DISTINCT strftime(r.cohort_month, '%Y-%m') AS m FROM marts.mart_funnel AS r "
                        f"WHERE {where} ORDER BY m DESC", params)
-    sources = _df(snap, f"SELECT DISTINCT r.lead_source AS s FROM marts.mart_funnel AS r WHERE {where} ORDER BY s",
+    sources = run_query(snap, f"SELECT DISTINCT r.lead_source AS s FROM marts.mart_funnel AS r WHERE {where} ORDER BY s",
                   params)
     return months["m"].dropna().tolist(), sources["s"].dropna().tolist()
 
@@ -438,7 +438,7 @@ def funnel_stages(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame
     mart_funnel; from the facts when a rep is picked, as the mart has no rep)."""
     source, where, params = _funnel_from(scope, f)
     sql = _FUNNEL_SQL.format(group="", source=source, where=where, last=LAST_STAGE_ORDER, partition="", order="")
-    return _df(snap, sql, params)
+    return run_query(snap, sql, params)
 
 
 # breakdown dimension -> the mart column (constants only)
@@ -454,7 +454,7 @@ def funnel_breakdown(snap: Snapshot, scope: Scope, f: FunnelFilter, by: str) -> 
     sql = _FUNNEL_SQL.format(group=f"{FUNNEL_BREAKDOWNS[by]} AS grp,", source=source, where=where,
                              last=LAST_STAGE_ORDER,
                              partition="c.grp,", order="c.grp DESC," if by == "cohort" else "c.grp,")
-    return _df(snap, f"SELECT * FROM ({sql}) LIMIT ?", [*params, 60 * LAST_STAGE_ORDER])
+    return run_query(snap, f"SELECT * FROM ({sql}) LIMIT ?", [*params, 60 * LAST_STAGE_ORDER])
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -463,7 +463,7 @@ def days_in_stage(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame
     it), one value per entry into the stage, for the deals of the filtered cohorts: quartiles, 10th and 90th
     percentiles and the number of entries. Read per entry, not per deal, to stay within the page's time budget."""
     where, params = _deal_funnel_where(scope, f)
-    return _df(snap, f"""
+    return run_query(snap, f"""
         SELECT stage, stage_order, entries, q[1] AS p10, q[2] AS q1, q[3] AS median, q[4] AS q3, q[5] AS p90
         FROM (SELECT t.stage, min(t.stage_order) AS stage_order, count(*)::BIGINT AS entries,
                      quantile_cont(t.days_in_stage::DOUBLE, [0.1, 0.25, 0.5, 0.75, 0.9]) AS q  -- one sort for all five

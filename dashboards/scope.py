@@ -3,7 +3,7 @@
 The scope comes from the signed-in user on the server (``current_scope``: the session token in server
 memory -> the user in the auth database -> role and CRM user id); never from the URL or a widget. Every
 query over business rows takes a ``Scope`` as an argument (so cached results are keyed on it) and calls
-``opportunity_filter`` / ``pii`` so the rules live in one place. The SQL fragments are constants; the
+``opportunity_filter`` / ``performance_group`` / ``pii`` so the rules live in one place. The SQL fragments are constants; the
 values always travel as query parameters. Unknown roles, and restricted roles without the id they are
 restricted to, see nothing (fail closed).
 """
@@ -89,6 +89,31 @@ class Scope:
             clauses.append(f"{alias}.region = ?")
             params.append(self.region)
         return (" AND ".join(clauses) or "TRUE"), params
+
+    def performance_group(self, alias: str = "p") -> tuple[str, list[Any]]:
+        """SQL boolean expression over rows with ``level`` and ``group_id`` (the sales-performance marts: rep,
+        team, region, company), and its parameters: the one group whose deals are the scope's opportunities.
+
+        Same rules as ``opportunity_filter``: a rep is their own group, a manager their team (the deal's team),
+        a regional view its region, full access the company. A scope no single group describes (a region on
+        top of a rep or a team), a restricted role without its id, or any other role: FALSE (fail closed)."""
+        if not alias.isidentifier():
+            raise ValueError(f"bad table alias: {alias!r}")
+        level, group = f"{alias}.level", f"{alias}.group_id"
+        if self.region is not None:
+            if self.role in FULL_ACCESS_ROLES:
+                return f"{level} = 'region' AND {group} = ?", [self.region]
+            return "FALSE", []
+        if self.role == "sales_rep" and self.user_id:
+            return f"{level} = 'rep' AND {group} = ?", [self.user_id]
+        if self.role == "sales_manager" and self.team_id:
+            return f"{level} = 'team' AND {group} = ?", [self.team_id]
+        if self.role == "sales_manager" and self.user_id:  # the manager's team as the snapshot's dim_users has it
+            return (f"{level} = 'team' AND {group} IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?)",
+                    [self.user_id])
+        if self.role in FULL_ACCESS_ROLES:
+            return f"{level} = 'company'", []
+        return "FALSE", []
 
 
 def _check_col(col: str) -> None:

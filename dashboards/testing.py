@@ -173,6 +173,7 @@ def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "pas
                    coalesce(open_pipeline, 0)::DECIMAL(18,2) AS open_pipeline_cny, open_count
             FROM m ORDER BY month"""
     )
+    _performance_marts(con)
     if deal_marts:
         _deal_marts(con)
     con.execute("CREATE TABLE meta.publish_log (published_at TIMESTAMP, run_id VARCHAR, as_of DATE, "
@@ -223,8 +224,59 @@ CONTACTS = (  # contact_id, account, name, phone, email, wechat
 )
 
 
+def _performance_figures(group_match: str) -> str:
+    """Per group (``g.group_id``) and month of the spine: the figures of mart_bookings_monthly over the deals
+    that ``group_match`` (a condition on ``o`` and ``g``) gives the group, by the same definitions."""
+    won = "date_trunc('month', o.won_at) = m.month"
+    opened = ("o.created_at < m.month + INTERVAL 1 MONTH AND (o.won_at IS NULL OR o.won_at >= m.month + INTERVAL 1 "
+              "MONTH) AND (o.lost_at IS NULL OR o.lost_at >= m.month + INTERVAL 1 MONTH)")
+    return f"""
+        SELECT g.*, m.month,
+               coalesce(sum(o.amount_cny) FILTER (WHERE {won}), 0)::DOUBLE AS bookings_cny,
+               count(o.opportunity_id) FILTER (WHERE {won}) AS won_count,
+               count(o.opportunity_id) FILTER (WHERE date_trunc('month', o.lost_at) = m.month) AS lost_count,
+               avg(o.cycle_days) FILTER (WHERE {won}) AS cycle_days_mean,
+               median(o.cycle_days) FILTER (WHERE {won}) AS cycle_days_median,
+               coalesce(sum(o.amount_cny) FILTER (WHERE {opened}), 0)::DOUBLE AS open_pipeline_cny,
+               count(o.opportunity_id) FILTER (WHERE {opened}) AS open_count
+        FROM groups AS g
+        CROSS JOIN (SELECT month FROM marts.mart_bookings_monthly) AS m
+        LEFT JOIN marts.fct_opportunities AS o ON {group_match}
+        GROUP BY ALL"""
+
+
+def _performance_marts(con) -> None:
+    """mart_rep_performance (per rep) and mart_sales_performance_rollup (per team, region, company), month by
+    month, with the figures of mart_bookings_monthly per group; quotas are 1,000,000 a rep and month."""
+    win_rate = "CASE WHEN won_count + lost_count > 0 THEN won_count / (won_count + lost_count) END"
+    con.execute(
+        f"""CREATE TABLE marts.mart_rep_performance AS
+            WITH groups AS (SELECT user_id, name AS user_name, role, team_id, region
+                            FROM marts.dim_users WHERE role = 'sales_rep'),
+            f AS ({_performance_figures("o.owner_user_id = g.user_id")})
+            SELECT user_id, user_name, role, team_id, region, month, bookings_cny, 1000000.0 AS quota_cny,
+                   bookings_cny / 1000000.0 AS attainment, won_count, lost_count, {win_rate} AS win_rate,
+                   NULL::DOUBLE AS avg_deal_size_cny, cycle_days_mean, cycle_days_median, open_pipeline_cny,
+                   open_count, 0 AS touchpoints
+            FROM f"""
+    )
+    con.execute(
+        f"""CREATE TABLE marts.mart_sales_performance_rollup AS
+            WITH groups AS (SELECT DISTINCT 'team' AS level, team_id AS group_id FROM marts.fct_opportunities
+                            UNION SELECT DISTINCT 'region', region FROM marts.fct_opportunities
+                            UNION SELECT 'company', 'all'),
+            f AS ({_performance_figures(
+                "CASE g.level WHEN 'team' THEN o.team_id = g.group_id WHEN 'region' THEN o.region = g.group_id "
+                "ELSE TRUE END")})
+            SELECT level, group_id, month, bookings_cny, won_count, lost_count, {win_rate} AS win_rate,
+                   cycle_days_mean, cycle_days_median, open_pipeline_cny, open_count
+            FROM f"""
+    )
+
+
 def _deal_marts(con) -> None:
-    """mart_deal_risk, fct_stage_transitions, fct_touchpoints, dim_contacts: only the columns pages read."""
+    """mart_deal_risk, fct_stage_transitions, fct_touchpoints, mart_collections, ml.*, dim_contacts: only the
+    columns pages read."""
     con.execute(
         """CREATE TABLE marts.mart_deal_risk AS
            SELECT opportunity_id, opportunity_name, account_id, owner_user_id, team_id, region, current_stage,
@@ -252,24 +304,6 @@ def _deal_marts(con) -> None:
                   created_at + INTERVAL 2 DAY AS occurred_at, account_id, opportunity_id, owner_user_id AS user_id,
                   'outbound' AS direction, 60 AS duration_minutes, '首次拜访' AS subject
            FROM marts.fct_opportunities"""
-    )
-    con.execute(
-        """CREATE TABLE marts.mart_rep_performance AS
-           SELECT u.user_id, u.name AS user_name, u.role, u.team_id, u.region, m.month,
-                  coalesce(sum(o.amount_cny) FILTER (WHERE date_trunc('month', o.won_at) = m.month), 0)::DOUBLE
-                      AS bookings_cny,
-                  1000000.0 AS quota_cny,
-                  coalesce(sum(o.amount_cny) FILTER (WHERE date_trunc('month', o.won_at) = m.month), 0) / 1000000.0
-                      AS attainment,
-                  count(*) FILTER (WHERE date_trunc('month', o.won_at) = m.month) AS won_count,
-                  count(*) FILTER (WHERE date_trunc('month', o.lost_at) = m.month) AS lost_count,
-                  NULL::DOUBLE AS win_rate, NULL::DOUBLE AS avg_deal_size_cny, NULL::DOUBLE AS cycle_days_mean,
-                  0.0 AS open_pipeline_cny, 0 AS touchpoints
-           FROM marts.dim_users AS u
-           CROSS JOIN (SELECT DISTINCT month FROM marts.mart_bookings_monthly) AS m
-           LEFT JOIN marts.fct_opportunities AS o ON o.owner_user_id = u.user_id
-           WHERE u.role = 'sales_rep'
-           GROUP BY ALL"""
     )
     con.execute(
         """CREATE TABLE marts.mart_collections AS

@@ -1,6 +1,6 @@
 """data_quality: the suites, the gate and what stewards read.
 
-- ``raw_suites``   contract suites over raw.* (generated from ``ingestion.contract``)
+- ``raw_suites``   contract suites over raw.* (generated from the ``contract`` package)
 - ``mart_suites``  METRICS.md invariants over the marts (skipped while a mart does not exist)
 - ``operational``  file present, volume change, freshness, null-rate drift (SQL)
 - ``gate``         ingestion checks (files, conservation, quarantine share) and the result types

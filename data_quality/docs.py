@@ -11,10 +11,8 @@ from __future__ import annotations
 import html
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .runner import QualityResult
+from .result import QualityResult
 
 RECORDS_PER_EXPECTATION = 200
 

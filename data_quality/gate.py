@@ -9,10 +9,10 @@ history.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingestion.contract import ENTITIES
+from contract import ENTITIES
 
 VALIDATION_RESULTS_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;
@@ -171,7 +171,3 @@ def record_results(con, result: GateResult) -> None:
             for c in result.checks
         ],
     )
-
-
-def summary_dict(result: GateResult) -> dict:
-    return {"status": result.status, "checks": [asdict(c) for c in result.checks]}

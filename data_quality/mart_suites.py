@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ingestion.contract import VOCABULARIES
+from contract import VOCABULARIES
 from ingestion.sqlutil import ident, lit
 
 from .raw_suites import MAX_ORPHAN_SHARE

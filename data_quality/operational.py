@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ingestion.contract import ENTITIES, Entity
+from contract import ENTITIES, Entity
 from ingestion.raw_schema import raw_table
 from ingestion.sqlutil import ident
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ingestion.contract import ENTITIES, VOCABULARIES, Entity, get_entity
+from contract import ENTITIES, VOCABULARIES, Entity, get_entity
 from ingestion.raw_schema import raw_table
 from ingestion.sqlutil import ident
 

@@ -14,7 +14,6 @@ The result says which blocking expectations failed; the caller decides not to pu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from .gx_runner import Outcome
 from .mart_suites import MART_SUITES
 from .operational import load_run_id, run_operational
 from .raw_suites import raw_suites
+from .result import QualityResult
 from .spec import BLOCKING, Suite
 
 SUMMARY_DDL = """
@@ -41,42 +41,6 @@ CREATE TABLE IF NOT EXISTS quality.summary (
     unexpected_total BIGINT, flagged_records BIGINT, quarantined_rows BIGINT, sample_keys VARCHAR, docs_path VARCHAR
 )
 """
-
-
-@dataclass
-class QualityResult:
-    gate: GateResult
-    outcomes: list[Outcome] = field(default_factory=list)
-    docs_index: Path | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return self.gate.passed
-
-    def suite_status(self) -> dict[str, str]:
-        """suite -> passed | warnings | failed | skipped."""
-        return suite_statuses(self.gate.checks)
-
-    def failure_lines(self) -> list[str]:
-        """What failed and where: one line per blocking failure, with sample record keys."""
-        lines = []
-        for c in self.gate.blocking_failures:
-            where = f"{c.suite}" + (f".{c.column}" if c.column else "")
-            keys = f" e.g. {', '.join(c.sample_keys[:5])}" if c.sample_keys else ""
-            lines.append(f"[blocking] {where}: {c.expectation} — {c.detail}{keys}")
-        return lines
-
-
-def suite_statuses(checks: list[CheckResult]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    rank = {"skipped": 0, "passed": 1, "warnings": 2, "failed": 3}
-    for c in checks:
-        s = "skipped" if c.skipped else "passed" if c.success else "failed" if c.severity == BLOCKING else "warnings"
-        prev = out.get(c.suite)
-        if prev is None or (rank[s] > rank[prev] and not (prev == "passed" and s == "skipped")):
-            out[c.suite] = s
-    return out
 
 
 def ingestion_checks(con, load_run: str) -> list[CheckResult]:

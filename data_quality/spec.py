@@ -5,7 +5,7 @@ each ``Expect`` into a GX expectation and validates the query's rows batch by ba
 
 - ``gx_type`` is the GX expectation (snake case, e.g. ``expect_column_values_to_not_be_null``).
 - ``name`` is what stewards read in ``quality.validation_results.expectation``.
-- ``kind`` is the defect kind (``ingestion.contract.DEFECT_KINDS``) written to ``quality.issues`` for
+- ``kind`` is the defect kind (``contract.DEFECT_KINDS``) written to ``quality.issues`` for
   each failing record, or a mart invariant name.
 - ``severity``: ``blocking`` (a failure stops the publish) or ``warning`` (publishes, shows).
 - ``mostly``: the share of non-null rows that must pass (GX's ``mostly``); 1.0 = every row.

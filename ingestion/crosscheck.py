@@ -9,7 +9,7 @@ orphans too (a cascade), and the fix belongs to the parent's file.
 
 from __future__ import annotations
 
-from ingestion.contract import ENTITIES, Entity, ForeignKey, get_entity
+from contract import ENTITIES, Entity, ForeignKey, get_entity
 from ingestion.load import now_local
 from ingestion.raw_schema import ensure_warehouse_schema, raw_table
 from ingestion.sqlutil import ident, lit

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion.contract import ENTITIES, Column, Entity
+from contract import ENTITIES, Column, Entity
 from ingestion.readers import FORMATS
 
 _SEPARATORS = re.compile(r"[\s_\-\u200b\ufeff]+")

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ingestion.contract import Entity, get_entity
+from contract import Entity, get_entity
 from ingestion.headers import (
     entity_for_file,
     is_ignored,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from ingestion.contract import Column, vocabulary_lookup
+from contract import Column, vocabulary_lookup
 from ingestion.sqlutil import lit
 
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"

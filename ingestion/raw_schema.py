@@ -8,18 +8,7 @@ Asia/Shanghai, like the business timestamps. Write to these tables with explicit
 
 from __future__ import annotations
 
-from ingestion.contract import ENTITIES, Entity
-
-SQL_TYPES: dict[str, str] = {
-    "str": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "amount": "DECIMAL(18,2)",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",  # wall-clock time in Asia/Shanghai, no zone stored
-    "bool": "BOOLEAN",
-    "enum": "VARCHAR",  # the canonical code
-}
+from contract import ENTITIES, SQL_TYPES, Entity
 
 # lineage columns appended to every raw table
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingestion.contract import DEFECT_KINDS, VOCABULARIES, Column, Entity
+from contract import DEFECT_KINDS, SQL_TYPES, VOCABULARIES, Column, Entity
 from ingestion.headers import HeaderMatch
 from ingestion.normalize import (
     TYPE_HINTS,
@@ -26,7 +26,6 @@ from ingestion.normalize import (
     trim_sql,
     value_steps,
 )
-from ingestion.raw_schema import SQL_TYPES
 from ingestion.sqlutil import ident, lit
 
 ROW_LEVEL_KINDS: tuple[str, ...] = (

@@ -162,13 +162,6 @@ def expected_purchases(params: BGNBDParams, t, frequency, recency, T) -> np.ndar
     return np.maximum(num * p_alive(params, x, tx, TT), 0.0)
 
 
-def expected_purchases_new(params: BGNBDParams, t: float) -> float:
-    """E[X(t)] for a customer just acquired (population level)."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    z = t / (alpha + t)
-    return float((a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z)))
-
-
 # ---------------------------------------------------------------- Gamma-Gamma
 
 

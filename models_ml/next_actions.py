@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models_ml.reasons import _zh
+from contract import zh_name
 
 PRACTICES = {
     "has_visit": ("schedule_visit", "安排现场拜访", "schedule an on-site visit", "现场拜访", "an on-site visit"),
@@ -63,7 +63,7 @@ def next_actions(open_deals: pd.DataFrame, rates: pd.DataFrame, risk: pd.DataFra
             if not (r.won_share - (r.lost_share if r.lost_share == r.lost_share else 0) >= MIN_GAP):
                 continue
             pct = round(100 * r.won_share)
-            ev = (f"从{_zh('stage', d.stage)}阶段赢单的商机中 {pct}% 有{what_zh}，本商机没有 / "
+            ev = (f"从{zh_name('stage', d.stage)}阶段赢单的商机中 {pct}% 有{what_zh}，本商机没有 / "
                   f"{pct}% of deals won from {d.stage.replace('_', ' ')} had {what_en}; this one has none")
             cands.append((r.won_share - r.lost_share, code, zh, en, ev))
         reasons = [c for c in str(stall.get(d.opportunity_id, "")).split(";") if c]

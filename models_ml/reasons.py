@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ingestion.contract import VOCABULARIES
+from contract import zh_name
 
 GROUPS: dict[str, list[str]] = {
     "recency": ["days_since_last_touch", "never_touched"],
@@ -35,13 +35,6 @@ GROUPS: dict[str, list[str]] = {
     "account_history": ["account_prior_wins", "account_prior_losses", "account_win_rate"],
 }
 MIN_EFFECT = 0.005  # contributions smaller than half a point are not worth a reason
-
-
-def _zh(vocab: str, code: str) -> str:
-    for t in VOCABULARIES.get(vocab, ()):
-        if t.code == code:
-            return t.zh
-    return str(code)
 
 
 def _en(code: str) -> str:
@@ -93,7 +86,7 @@ def phrase(group: str, row: pd.Series, positive: bool) -> tuple[str, str]:
         return (f"已超过预计成交日期 {-d} 天", f"expected close date passed {-d} days ago") if d < 0 else (
             f"距预计成交日期 {d} 天", f"{d} days to the expected close date")
     if g == "stage":
-        return f"处于{_zh('stage', row['stage'])}阶段", f"in stage {_en(row['stage'])}"
+        return f"处于{zh_name('stage', row['stage'])}阶段", f"in stage {_en(row['stage'])}"
     if g == "days_in_stage":
         d = int(row["days_in_stage"])
         return f"在当前阶段已停留 {d} 天", f"{d} days in the current stage"
@@ -107,9 +100,9 @@ def phrase(group: str, row: pd.Series, positive: bool) -> tuple[str, str]:
         n = int(row["regression_count"])
         return (f"阶段曾回退 {n} 次", f"moved back a stage {_times(n)}") if n else ("阶段从未回退", "never moved back a stage")
     if g == "lead_source":
-        return f"线索来源：{_zh('lead_source', row['lead_source'])}", f"lead source: {_en(row['lead_source'])}"
+        return f"线索来源：{zh_name('lead_source', row['lead_source'])}", f"lead source: {_en(row['lead_source'])}"
     if g == "industry":
-        return f"行业：{_zh('industry', row['industry'])}", f"industry: {_en(row['industry'])}"
+        return f"行业：{zh_name('industry', row['industry'])}", f"industry: {_en(row['industry'])}"
     if g == "owner_history":
         pct = round(100 * row["owner_win_rate"])
         return f"负责人历史赢单率约 {pct}%", f"owner's past win rate about {pct}%"

@@ -24,14 +24,15 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from contract import ENTITIES
 from data_quality.mart_suites import MART_SUITES
 from ingestion import ingest_directory, run_cross_checks
-from ingestion.contract import ENTITIES
 from orchestration import run_context
 from orchestration.dbt_args import build_args
 from orchestration.dbt_prepare import MANIFEST_PATH
+from orchestration.pools import WAREHOUSE_POOL
 from orchestration.publish import publish_snapshot
-from orchestration.resources import WAREHOUSE_POOL, SalescopeResource
+from orchestration.resources import SalescopeResource
 from salescope.failpoints import failpoint
 from salescope.settings import DBT_PROJECT_DIR
 
@@ -210,7 +211,3 @@ def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResourc
                                quality_status=status or "passed")
     return MaterializeResult(metadata={"path": str(res.path), "tables": len(res.row_counts), "as_of": str(as_of)})
 
-
-from orchestration.ml_assets import ML_ASSETS  # noqa: E402  (ML: deal scores, LTV, next actions)
-
-ALL_ASSETS = [crm_raw, dbt_models, quality_gate, serving_snapshot, *ML_ASSETS]

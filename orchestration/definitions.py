@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from orchestration.assets import ALL_ASSETS, dbt_project
+from orchestration.assets import dbt_project
+from orchestration.graph import ALL_ASSETS
 from orchestration.jobs import full_build
 from orchestration.resources import dbt_resource, default_resource
 from orchestration.sensors import daily_build, landing_files_changed

@@ -15,10 +15,9 @@ from models_ml.deal_scoring import write_table
 from models_ml.forecast import pipeline_forecast
 from models_ml.next_actions import next_actions, practice_rates
 from orchestration import run_context
-from orchestration.resources import WAREHOUSE_POOL, SalescopeResource
+from orchestration.pools import WAREHOUSE_POOL
+from orchestration.resources import SalescopeResource
 from salescope.failpoints import failpoint
-
-ML_KEYS = [AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])]
 
 
 def _marts(*names: str) -> list[AssetKey]:

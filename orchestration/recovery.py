@@ -13,7 +13,7 @@ from datetime import datetime
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.pools import WAREHOUSE_POOL
 from orchestration.run_guard import process_alive, this_process
 
 TAG_PREFIX = "salescope/"

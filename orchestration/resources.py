@@ -9,8 +9,6 @@ from dagster import ConfigurableResource, InitResourceContext
 
 from salescope.settings import Settings, get_settings
 
-WAREHOUSE_POOL = "warehouse"  # one writer: every asset that writes warehouse.duckdb runs in this pool
-
 
 class SalescopeResource(ConfigurableResource):
     """Where this run reads its drop and writes its warehouse, and its as-of date ('' = derive)."""

@@ -284,7 +284,8 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutc
 
 
 def _execute_graph(settings, source, as_of, instance, observer, run_id) -> RunOutcome:
-    from orchestration.assets import ALL_ASSETS, dbt_models, dbt_project
+    from orchestration.assets import dbt_models, dbt_project
+    from orchestration.graph import ALL_ASSETS
     from orchestration.jobs import full_build
     from orchestration.resources import SalescopeResource, dbt_resource
 

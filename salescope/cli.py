@@ -188,15 +188,14 @@ def contract(
     ] = None,
 ) -> None:
     """Show the source contract: entities, columns, types, allowed values."""
-    from ingestion import contract_export
-    from ingestion.contract import ENTITIES
+    from contract import ENTITIES, export
 
     if dbt_sources:
-        contract_export.write_dbt_sources(dbt_sources)
+        export.write_dbt_sources(dbt_sources)
         console.print(f"wrote {dbt_sources}")
         return
     if markdown:
-        print(contract_export.contract_markdown())
+        print(export.contract_markdown())
         return
     print(json.dumps({e.name: e.column_names for e in ENTITIES}, indent=1, ensure_ascii=False))
 

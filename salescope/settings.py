@@ -51,10 +51,6 @@ class Settings:
         return self.home / "logs"
 
     @property
-    def dbt_target_dir(self) -> Path:
-        return self.home / "dbt" / "target"
-
-    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
@@ -71,7 +67,6 @@ class Settings:
             self.quality_docs_dir,
             self.models_dir,
             self.logs_dir,
-            self.dbt_target_dir,
             self.dagster_home,
         ):
             d.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from ingestion.contract import (
+from contract import (
     DEFECT_KINDS,
     ENTITIES,
     ENTITY_BY_NAME,

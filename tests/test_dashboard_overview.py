@@ -62,10 +62,10 @@ def _next_month(m: date) -> datetime:
     return datetime(m.year + (m.month == 12), m.month % 12 + 1, 1)
 
 
-def reference_monthly(owner: str | None = None) -> dict[date, dict]:
+def reference_monthly(owner: str | None = None, team: str | None = None, region: str | None = None) -> dict[date, dict]:
     """METRICS.md by hand: bookings, win rate, cycle days over won_at/lost_at months; open pipeline as of
-    each month's last day."""
-    opps = [o for o in OPPS if owner is None or o[1] == owner]
+    each month's last day. Over the deals of one owner, team or region when given."""
+    opps = [o for o in OPPS if owner in (None, o[1]) and team in (None, o[2]) and region in (None, o[3])]
     won = defaultdict(list)
     lost = defaultdict(int)
     for _id, _own, _team, _reg, amount, created, won_at, lost_at in opps:
@@ -123,6 +123,7 @@ def build_serving(path: Path, *, quality_status: str = "warnings", bookings_scal
                 r["open_count"],
             ],
         )
+    _performance_marts(con)
     con.execute(
         """CREATE TABLE marts.fct_opportunities (
                opportunity_id VARCHAR, account_id VARCHAR, owner_user_id VARCHAR, team_id VARCHAR,
@@ -193,6 +194,31 @@ def build_serving(path: Path, *, quality_status: str = "warnings", bookings_scal
     os.replace(tmp, path)  # as publish does
 
 
+QUOTA = 2_000_000  # every rep's monthly quota
+_FIGURES = ("bookings_cny", "won_count", "lost_count", "win_rate", "cycle_days_mean", "cycle_days_median",
+            "open_pipeline_cny", "open_count")
+
+
+def _performance_marts(con) -> None:
+    """mart_rep_performance and mart_sales_performance_rollup: the reference figures per rep, team, region and
+    the company (their other columns are not read by the overview)."""
+    figures = ", ".join(f"{c} DOUBLE" for c in _FIGURES)
+    con.execute(f"CREATE TABLE marts.mart_rep_performance (user_id VARCHAR, team_id VARCHAR, month DATE, {figures}, "
+                "quota_cny DOUBLE)")
+    con.execute(f"CREATE TABLE marts.mart_sales_performance_rollup (level VARCHAR, group_id VARCHAR, month DATE, {figures})")
+    marks = ", ".join("?" for _ in _FIGURES)
+    for owner, team in sorted({(o[1], o[2]) for o in OPPS}):
+        for m, r in reference_monthly(owner=owner).items():
+            con.execute(f"INSERT INTO marts.mart_rep_performance VALUES (?, ?, ?, {marks}, ?)",
+                        [owner, team, m, *(r[c] for c in _FIGURES), QUOTA])
+    groups = [("team", t, {"team": t}) for t in sorted({o[2] for o in OPPS})]
+    groups += [("region", g, {"region": g}) for g in sorted({o[3] for o in OPPS})] + [("company", "all", {})]
+    for level, group_id, only in groups:
+        for m, r in reference_monthly(**only).items():
+            con.execute(f"INSERT INTO marts.mart_sales_performance_rollup VALUES (?, ?, ?, {marks})",
+                        [level, group_id, m, *(r[c] for c in _FIGURES)])
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SALESCOPE_HOME", str(tmp_path))
@@ -247,7 +273,8 @@ def test_reference_numbers_are_what_the_page_assertions_assume():
 def test_overview_zh_shows_latest_complete_month_vs_previous(serving):
     at = run_app()
     m = metrics(at)
-    assert set(m) == {"签约额", "赢率", "平均销售周期", "在手商机金额"}
+    assert set(m) == {"签约额", "赢率", "平均销售周期", "在手商机金额", "配额完成率"}
+    assert m["配额完成率"].value == "233.6%"  # 9,345,678 / (2 reps × 2,000,000)
     assert m["签约额"].value == "¥935万"  # 9,345,678 (June, not the partial July)
     assert m["签约额"].delta == "+¥385万"  # 9,345,678 - 5,500,000
     assert m["赢率"].value == "66.7%"  # 2 / (2 + 1)
@@ -361,12 +388,12 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     )
 
 
-def test_monthly_series_from_facts_equals_mart_and_reference(serving):
+def test_monthly_series_from_mart_and_from_company_group_equal_reference(serving):
     snap = db.current_snapshot(serving)
     mart = queries.monthly_series(snap, Scope.everything())
-    facts = queries.monthly_series(snap, Scope.everything(), from_facts=True)
+    company = queries.monthly_series(snap, Scope.everything(), from_performance_marts=True)
     _same(mart, _as_reference_frame(reference_monthly()))
-    _same(facts, _as_reference_frame(reference_monthly()))
+    _same(company, _as_reference_frame(reference_monthly()))
 
 
 def test_sales_rep_scope_sees_only_own_rows(serving):
@@ -382,13 +409,17 @@ def test_other_scopes_filter_and_fail_closed(serving):
     snap = db.current_snapshot(serving)
     manager = Scope(role="sales_manager", user_id="m2", team_id="t2")
     assert set(queries.opportunities(snap, manager)["team_id"]) == {"t2"}
+    _same(queries.monthly_series(snap, manager), _as_reference_frame(reference_monthly(team="t2")))
     regional = Scope(role="executive", region="east")
     assert not regional.is_everything
     assert set(queries.opportunities(snap, regional)["region"]) == {"east"}
+    _same(queries.monthly_series(snap, regional), _as_reference_frame(reference_monthly(region="east")))
     assert len(queries.opportunities(snap, Scope.everything())) == len(OPPS)
     for nobody in (Scope(role="sales_rep"), Scope(role="data_steward"), Scope(role="nonsense")):
         assert queries.opportunities(snap, nobody).empty
         assert queries.monthly_series(snap, nobody)["bookings_cny"].sum() == 0
+    # a region on top of a rep is no single group of the marts: nothing rather than someone else's figures
+    assert queries.monthly_series(snap, Scope(role="sales_rep", user_id="u1", region="north"))["won_count"].sum() == 0
 
 
 def test_scope_values_are_parameters_not_sql():
@@ -396,6 +427,12 @@ def test_scope_values_are_parameters_not_sql():
     assert sql == "o.owner_user_id = ?" and params == ["u1' OR '1'='1"]
     with pytest.raises(ValueError):
         Scope.everything().opportunity_filter("o; DROP")
+    sql, params = Scope(role="sales_manager", team_id="t1' OR '1'='1").performance_group("p")
+    assert sql == "p.level = 'team' AND p.group_id = ?" and params == ["t1' OR '1'='1"]
+    assert Scope.everything().performance_group("p") == ("p.level = 'company'", [])
+    assert Scope(role="sales_rep").performance_group("p") == ("FALSE", [])  # no id: nothing
+    with pytest.raises(ValueError):
+        Scope.everything().performance_group("p; DROP")
 
 
 # ---- connection -----------------------------------------------------------------------------------

@@ -409,12 +409,12 @@ def test_funnel_of_a_rep_from_the_facts_adds_up_to_the_team(snap, con, users):
     assert sq.funnel_stages(snap, scope, sq.FunnelFilter(owner_user_id=users.other_rep)).empty
 
 
-# ---- a small snapshot without the roll-ups: markup in data stays text ------------------------------
+# ---- a small hand-made snapshot: markup in data stays text ------------------------------
 
 
 def test_markup_in_data_renders_as_text_and_missing_marts_say_so(tmp_path, monkeypatch):
     monkeypatch.setenv("SALESCOPE_HOME", str(tmp_path))
-    build_snapshot(tmp_path / "serving" / "serving.duckdb")  # no roll-up, forecast or funnel marts
+    build_snapshot(tmp_path / "serving" / "serving.duckdb")  # no forecast or funnel marts
     at = app(tmp_path, "sales_rep", "R1", "performance", {"month": "2026-05"})
     deals = frame_with(at, ZH["perf.col.status"])
     assert XSS in set(deals[t("col.account", "zh")])  # a cell of the table, shown as typed

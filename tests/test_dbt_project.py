@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.contract import ENTITIES
-from ingestion.contract_export import (
+from contract import ENTITIES
+from contract.export import (
     SOURCES_PATH,
     VOCAB_MACRO_PATH,
     contract_markdown,
@@ -47,13 +47,13 @@ MARTS = {
 
 def test_sources_yaml_in_sync_with_contract():
     assert SOURCES_PATH.read_text(encoding="utf-8") == dbt_sources_yaml(), (
-        "dbt_project/models/staging/_sources.yml is stale: run `python -m ingestion.contract_export`"
+        "dbt_project/models/staging/_sources.yml is stale: run `python -m contract.export`"
     )
 
 
 def test_vocabulary_macro_in_sync_with_contract():
     assert VOCAB_MACRO_PATH.read_text(encoding="utf-8") == dbt_vocabulary_macro(), (
-        "dbt_project/macros/contract_vocabularies.sql is stale: run `python -m ingestion.contract_export`"
+        "dbt_project/macros/contract_vocabularies.sql is stale: run `python -m contract.export`"
     )
 
 

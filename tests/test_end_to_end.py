@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from ingestion.contract import ENTITIES
+from contract import ENTITIES
 from salescope.settings import Settings
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.contract import DEFECT_KINDS, ENTITIES, VOCABULARIES, Entity, codes, get_entity
+from contract import DEFECT_KINDS, ENTITIES, VOCABULARIES, Entity, codes, get_entity
 from salescope.generator import generate
 
 AS_OF = date(2026, 6, 30)

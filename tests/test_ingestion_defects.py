@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contract import DEFECT_KINDS
 from ingestion import ROW_LEVEL_KINDS, ingest_file
-from ingestion.contract import DEFECT_KINDS
 
 AS_OF = date(2026, 6, 30)
 

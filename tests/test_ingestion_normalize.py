@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from ingestion.contract import ENTITIES, Column
+from contract import ENTITIES, Column
 from ingestion.headers import entity_for_file, header_key, match_headers, spelling_index
 from ingestion.normalize import clean_sql, parse_sql
 

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from ingestion.contract import ENTITIES
+from contract import ENTITIES
 from salescope.cli import app
 from salescope.settings import Settings
 
@@ -37,7 +37,8 @@ def home(defect_pipeline_home, drop_factory, tmp_path_factory):
 def _materialize(s: Settings, source, keys):
     from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, materialize
 
-    from orchestration.assets import ALL_ASSETS, QUALITY_CHECKS, dbt_project
+    from orchestration.assets import QUALITY_CHECKS, dbt_project
+    from orchestration.graph import ALL_ASSETS
     from orchestration.resources import SalescopeResource, dbt_resource
 
     resources = {

@@ -11,11 +11,11 @@ from datetime import date
 import duckdb
 import pytest
 
+from contract import ENTITIES, get_entity
 from data_quality.gx_runner import GxEngine, sql_predicate
 from data_quality.mart_suites import MART_SUITES
 from data_quality.raw_suites import MAX_ORPHAN_SHARE, raw_suite, raw_suites
 from data_quality.runner import suites_for_run
-from ingestion.contract import ENTITIES, get_entity
 from ingestion.raw_schema import ensure_warehouse_schema
 
 AS_OF = date(2026, 6, 30)

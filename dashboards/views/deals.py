@@ -19,7 +19,6 @@ from dashboards.i18n import label, t
 from dashboards.scope import current_scope
 
 DEAL_PARAM = "deal"
-REASONS = ("stage_overdue", "no_touch_14d", "pushed_2plus", "regressed", "past_expected_close")
 
 
 def _back() -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import db, queries, session
+from dashboards import db, pagekit, queries, session
 from dashboards import formatting as fmt
 from dashboards.i18n import current_lang, month_label, t
 from dashboards.queries import PublishInfo
@@ -262,9 +262,13 @@ def render() -> None:
     if snap is None:
         _empty_state(lang, path)
         return
+    scope = current_scope()
     try:
         info = queries.publish_info(snap)
-        monthly = queries.monthly_series(snap, current_scope())
+        # a scoped view reads its group in the sales-performance marts: a snapshot without them says so
+        if not scope.is_everything and not pagekit.require_tables(snap, lang, *queries.PERFORMANCE_MARTS):
+            return
+        monthly = queries.monthly_series(snap, scope)
     except duckdb.Error:
         log.exception("cannot read serving snapshot %s", snap)
         st.error(t("error.snapshot", lang), icon=":material/error:")
@@ -280,7 +284,7 @@ def render() -> None:
     complete = monthly[monthly["month"] <= latest]
     window = complete.tail(period)
     _kpi_cards(complete, window, lang)
-    _extra_cards(queries.extra_monthly_kpis(snap, current_scope()), latest, window["month"].min(), lang)
+    _extra_cards(queries.extra_monthly_kpis(snap, scope), latest, window["month"].min(), lang)
     _charts(window, lang)
     _table(window, lang, as_of)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from ingestion.contract import ENTITIES
+from contract import ENTITIES
 from salescope.generator import export
 from salescope.generator.defects import inject
 from salescope.generator.options import Options, validate

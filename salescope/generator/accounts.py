@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator import names, tables
 from salescope.generator.org import REGIONS, Org
 from salescope.generator.rng import choice_index, lognormal, sigmoid, stream

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator import lifecycle as lf
 from salescope.generator import names, tables
 from salescope.generator.accounts import Accounts

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator import demand as dm
 from salescope.generator import lifecycle as lf
 from salescope.generator import names, tables

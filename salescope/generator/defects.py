@@ -1,7 +1,7 @@
 """Defect injection: about ``rate`` x rows of an entity get exactly one defect each.
 
 Conventions (shared with ``ingestion.validate``; the manifest records one entry per defect with the
-row's primary key as ``ingestion.contract.key_text`` gives it):
+row's primary key as ``contract.key_text`` gives it):
 
 - missing_required: a required, non-key column is blanked.
 - bad_type: an int/float/amount column holds text such as ``TBD`` or ``待定`` (never N/A, null, -).
@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.contract import DEFECT_KINDS, Column, Entity, get_entity, vocabulary_lookup
+from contract import DEFECT_KINDS, Column, Entity, get_entity, vocabulary_lookup
 from salescope.generator.tables import ID_FORMATS
 from salescope.generator.timeline import DAY
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator.accounts import INDUSTRIES, LEAD_SOURCES, SOURCE_WEIGHTS, Accounts
 from salescope.generator.lifecycle import DealSpec
 from salescope.generator.org import Org

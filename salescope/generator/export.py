@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingestion.contract import Entity
+from contract import Entity
 from salescope.generator import render
 from salescope.generator.defects import Injection
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator import tables
 from salescope.generator.accounts import Accounts
 from salescope.generator.deals import Deals

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator.rng import lognormal, sigmoid
 from salescope.generator.timeline import DAY, business_seconds, quarter_start
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import codes
+from contract import codes
 from salescope.generator import names, tables
 from salescope.generator.accounts import CURRENCIES, LEAD_SOURCES, Accounts, growth_days
 from salescope.generator.deals import Deals

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import VOCABULARIES, codes
+from contract import VOCABULARIES, codes
 from salescope.generator import names, tables
 from salescope.generator.rng import stream
 from salescope.generator.timeline import Timeline

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.contract import VOCABULARIES, Column
+from contract import VOCABULARIES, Column
 from salescope.generator import tables
 from salescope.generator.timeline import DAY
 

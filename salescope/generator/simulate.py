@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contract import ENTITIES
+from contract import ENTITIES
 from salescope.generator import tables
 from salescope.generator.accounts import build_accounts
 from salescope.generator.activities import build_activities

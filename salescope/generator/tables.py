@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.contract import Entity, get_entity
+from contract import Entity, get_entity
 
 CANONICAL_TYPES: dict[str, pa.DataType] = {
     "str": pa.string(),
