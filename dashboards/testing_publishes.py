@@ -1,10 +1,9 @@
 """Test and bench support for readers during publishes: a warehouse whose publishes differ in known ways,
 and a page load that reads several tables of the published snapshot the way the dashboards do.
 
-Publish k (1, 2, ...) multiplies every deal amount by k and holds k data-quality issues, load-log rows and
-quarantined rows,
-and its ``meta.publish_log`` row says ``run-k``. So every figure of a page load names the publish it came
-from, and a page load that mixed two snapshots has figures naming different publishes. ``expected`` computes
+Publish k (1, 2, ...) multiplies every deal amount by k, holds k data-quality issues, load-log rows and
+quarantined rows, and its ``meta.publish_log`` row says ``run-k``. So every figure of a page load names the
+publish it came from, and a page load that mixed two snapshots has figures naming different publishes. ``expected`` computes
 the figures in Python from ``testing.DEALS``, independently of the SQL. Only tests and benches import this.
 """
 
