@@ -18,7 +18,7 @@ log = logging.getLogger("salescope.dashboards")
 
 def snapshot_or_empty(lang: str) -> Snapshot | None:
     path = get_settings().serving_path
-    snap = db.current_snapshot(path)
+    snap = db.open_snapshot(path)
     if snap is None:
         st.info(f"**{t('empty.title', lang)}**\n\n{t('empty.body', lang, path=path)}", icon=":material/inbox:")
     return snap
@@ -33,11 +33,28 @@ def require_tables(snap: Snapshot, lang: str, *names: str) -> bool:
     return True
 
 
+RETRY_KEY = "_snapshot_replaced_retry"
+
+
+def start_over(name: str, lang: str) -> None:
+    """A publish replaced the page's snapshot before the page could open it: run the page again, once, on the
+    new snapshot (``st.rerun`` drops what was drawn, so the page never shows figures of two publishes)."""
+    if st.session_state.pop(RETRY_KEY, False):
+        log.warning("%s: the snapshot was replaced twice during one page load", name)
+        st.error(t("error.snapshot", lang), icon=":material/error:")
+        return
+    st.session_state[RETRY_KEY] = True
+    st.rerun()
+
+
 def run_page(name: str, render: Callable[[str], None]) -> None:
     """Run a page's ``render(lang)``; a broken snapshot or a bug shows a message, the log keeps the trace."""
     lang = current_lang()
     try:
         render(lang)
+        st.session_state.pop(RETRY_KEY, None)
+    except db.SnapshotReplaced:
+        start_over(name, lang)
     except duckdb.Error:
         log.exception("%s: cannot read serving snapshot", name)
         st.error(t("error.snapshot", lang), icon=":material/error:")

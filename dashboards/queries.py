@@ -18,7 +18,7 @@ from datetime import date, datetime
 import pandas as pd
 import streamlit as st
 
-from dashboards.db import Snapshot, cursor
+from dashboards.db import Snapshot, reading
 from dashboards.scope import Scope
 
 log = logging.getLogger("salescope.dashboards.queries")
@@ -54,17 +54,17 @@ def run_query(snap: Snapshot, sql: str, params: list | None = None) -> pd.DataFr
 
     Values always travel in ``params``; callers cache the result (``st.cache_data``) keyed on the snapshot and,
     for business rows, the user's ``Scope``."""
-    cur = cursor(snap)  # one cursor per call: the shared connection is not thread-safe
-    started = time.perf_counter()
-    try:
-        return cur.execute(sql, params or []).df()
-    finally:
-        cur.close()
-        seconds = time.perf_counter() - started
-        if seconds > SLOW_QUERY_S:
-            log.warning("slow dashboard query (%.0f ms): %s", seconds * 1000, " ".join(sql.split())[:200])
-        if on_query is not None:
-            on_query(sql, seconds)
+    # one cursor per call (the shared connection is not thread-safe), held open against a concurrent publish
+    with reading(snap) as cur:
+        started = time.perf_counter()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            seconds = time.perf_counter() - started
+            if seconds > SLOW_QUERY_S:
+                log.warning("slow dashboard query (%.0f ms): %s", seconds * 1000, " ".join(sql.split())[:200])
+            if on_query is not None:
+                on_query(sql, seconds)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

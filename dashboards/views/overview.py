@@ -258,7 +258,7 @@ def render() -> None:
     if session.require_page("overview", lang) is None:
         return
     path = get_settings().serving_path
-    snap = db.current_snapshot(path)
+    snap = db.open_snapshot(path)
     if snap is None:
         _empty_state(lang, path)
         return
@@ -291,6 +291,9 @@ def render() -> None:
 
 try:
     render()
+    st.session_state.pop(pagekit.RETRY_KEY, None)
+except db.SnapshotReplaced:
+    pagekit.start_over("overview", current_lang())
 except Exception:  # never a stack trace for users; the log has it
     log.exception("overview page failed")
     st.error(t("error.generic", current_lang()), icon=":material/error:")
