@@ -60,9 +60,20 @@ def build_warehouse(path: Path, copies: int = 1) -> duckdb.DuckDBPyConnection:
            FROM marts.mart_bookings_monthly""",
         [copies] * 5,
     )
+    for table in PERFORMANCE_MARTS:  # the scoped overview reads a rep's or team's row there
+        con.execute(
+            f"""CREATE TABLE base.{table} AS
+                SELECT * REPLACE (bookings_cny * ? AS bookings_cny, open_pipeline_cny * ? AS open_pipeline_cny,
+                                  won_count * ? AS won_count, lost_count * ? AS lost_count, open_count * ? AS open_count)
+                FROM marts.{table}""",
+            [copies] * 5,
+        )
     for table in ("quality.issues", "ops.load_log", "ops.quarantine"):
         con.execute(f"CREATE TABLE base.{table.split('.')[1]} AS SELECT * FROM {table}")
     return con
+
+
+PERFORMANCE_MARTS = ("mart_rep_performance", "mart_sales_performance_rollup")
 
 
 def stage(con: duckdb.DuckDBPyConnection, k: int) -> None:
@@ -73,6 +84,10 @@ def stage(con: duckdb.DuckDBPyConnection, k: int) -> None:
     con.execute("""CREATE OR REPLACE TABLE marts.mart_bookings_monthly AS
                    SELECT * REPLACE (bookings_cny * ? AS bookings_cny, open_pipeline_cny * ? AS open_pipeline_cny)
                    FROM base.mart_bookings_monthly""", [k, k])
+    for table in PERFORMANCE_MARTS:
+        con.execute(f"""CREATE OR REPLACE TABLE marts.{table} AS
+                        SELECT * REPLACE (bookings_cny * ? AS bookings_cny, open_pipeline_cny * ? AS open_pipeline_cny)
+                        FROM base.{table}""", [k, k])
     con.execute("""CREATE OR REPLACE TABLE quality.issues AS
                    SELECT b.* REPLACE (b.record_key || '-' || c.i AS record_key)
                    FROM base.issues AS b, range(?) AS c(i)""", [k])
