@@ -194,7 +194,8 @@ def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
     )
 
 
-@asset(deps=[quality_gate, AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])],
+@asset(deps=[quality_gate, AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"]),
+                 AssetKey(["ml_forecast_weighted"])],
        group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb"})
 def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """serving.duckdb: marts, ml, quality and load log for the dashboards, swapped in atomically."""
@@ -211,6 +212,6 @@ def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResourc
     return MaterializeResult(metadata={"path": str(res.path), "tables": len(res.row_counts), "as_of": str(as_of)})
 
 
-from orchestration.ml_assets import ML_ASSETS  # noqa: E402  (ML: deal scores, LTV, next actions)
+from orchestration.ml_assets import ML_ASSETS  # noqa: E402  (ML: deal scores, LTV, next actions, forecast)
 
 ALL_ASSETS = [crm_raw, dbt_models, quality_gate, serving_snapshot, *ML_ASSETS]
