@@ -71,15 +71,20 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
     from models_ml.features import table_exists
     from models_ml.models import STAGE_DEFAULT
 
-    defaults = pd.DataFrame({"stage": list(STAGE_DEFAULT), "p": [float(v) for v in STAGE_DEFAULT.values()]})
+    # the stage defaults as a VALUES list of parameters (no registered frame: a registration fails while the
+    # connection holds an unfinished result, as table_exists leaves one)
+    params: dict[str, object] = {"as_of": as_of}
+    rows = []
+    for i, (stage, p) in enumerate(STAGE_DEFAULT.items()):
+        params[f"s{i}"], params[f"p{i}"] = stage, float(p)
+        rows.append(f"($s{i}, CAST($p{i} AS DOUBLE))")
     scores = ("SELECT opportunity_id, max(CAST(win_probability AS DOUBLE)) AS win_probability FROM ml.deal_scores "
               "WHERE win_probability BETWEEN 0 AND 1 AND CAST(as_of AS DATE) = $as_of GROUP BY opportunity_id"
               if table_exists(con, "ml.deal_scores") else
               "SELECT CAST(NULL AS VARCHAR) AS opportunity_id, CAST(NULL AS DOUBLE) AS win_probability LIMIT 0")
-    con.register("_stage_defaults", defaults)
-    try:
-        return con.execute(f"""
-            WITH scores AS ({scores}),
+    return con.execute(f"""
+            WITH stage_defaults(stage, p) AS (VALUES {", ".join(rows)}),
+            scores AS ({scores}),
             open_deals AS (
                 SELECT s.opportunity_id, coalesce(s.team_id, 'unassigned') AS team_id,
                        coalesce(s.region, 'unassigned') AS region, s.amount_cny, s.expected_close_date,
@@ -87,7 +92,7 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
                        sc.win_probability IS NOT NULL AS is_scored
                 FROM marts.fct_pipeline_snapshots AS s
                 LEFT JOIN scores AS sc ON sc.opportunity_id = s.opportunity_id
-                LEFT JOIN _stage_defaults AS d ON d.stage = s.stage
+                LEFT JOIN stage_defaults AS d ON d.stage = s.stage
                 WHERE s.snapshot_date = $as_of
             ),
             periods AS (
@@ -106,6 +111,4 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
              AND (p.level = 'company' OR (p.level = 'region' AND o.region = p.group_id)
                   OR (p.level = 'team' AND o.team_id = p.group_id))
             GROUP BY p.period_type, p.period_start, p.level, p.group_id, p.bookings_to_date_cny
-            ORDER BY p.period_type, p.period_start, p.level, p.group_id""", {"as_of": as_of}).df()
-    finally:
-        con.unregister("_stage_defaults")
+            ORDER BY p.period_type, p.period_start, p.level, p.group_id""", params).df()
