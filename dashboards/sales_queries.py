@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.db import Snapshot
-from dashboards.queries import DealFilter, run_query
+from dashboards.queries import DealFilter, available_tables, run_query
 from dashboards.scope import Scope, row_filter
 
 # the ordered stages of mart_funnel; the last one has no later stage, so no conversion
@@ -233,6 +233,20 @@ _FORECAST_COLS = """r.period_type, r.period_start, r.period_end, r.level, r.grou
     r.actual_bookings_cny::DOUBLE AS actual_bookings_cny, r.forecast_abs_pct_error::DOUBLE AS forecast_abs_pct_error"""
 
 
+def _forecast_relation(snap: Snapshot) -> str:
+    """marts.mart_forecast, with the ML-weighted pipeline and current forecast of ml.forecast_weighted (rows
+    looked at on the as-of date) in place of the stage-default ones when the snapshot has them (METRICS.md:
+    the ML score where present, else the stage default)."""
+    if "ml.forecast_weighted" not in available_tables(snap):
+        return "marts.mart_forecast"
+    return """(SELECT f.* REPLACE (coalesce(m.weighted_pipeline_cny, f.weighted_pipeline_cny) AS weighted_pipeline_cny,
+                                coalesce(m.forecast_current_cny, f.forecast_current_cny) AS forecast_current_cny)
+              FROM marts.mart_forecast AS f
+              LEFT JOIN ml.forecast_weighted AS m
+                ON m.period_type = f.period_type AND m.period_start = f.period_start AND m.level = f.level
+               AND m.group_id = f.group_id AND m.as_of = f.reference_date)"""
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def forecast_periods(snap: Snapshot, scope: Scope, period_type: str) -> list[str]:
     """Period starts ('YYYY-MM') of the scope's forecast rows, newest first."""
@@ -249,7 +263,7 @@ def forecast_rows(snap: Snapshot, scope: Scope, period_type: str, period: str) -
     return run_query(snap, f"""
         SELECT {_FORECAST_COLS}, (SELECT any_value(u.team_name) FROM marts.dim_users AS u
                                   WHERE r.level = 'team' AND u.team_id = r.group_id) AS team_name
-        FROM marts.mart_forecast AS r
+        FROM {_forecast_relation(snap)} AS r
         WHERE {where} AND r.period_type = ? AND r.period_start = ?
         ORDER BY CASE r.level WHEN 'company' THEN 0 WHEN 'region' THEN 1 ELSE 2 END, r.group_id
         LIMIT ?""", [*params, period_type, _month_start(period), TABLE_LIMIT])
@@ -263,7 +277,7 @@ def forecast_history(snap: Snapshot, scope: Scope, period_type: str, level: str,
     where, params = _level_where(scope)
     return run_query(snap, f"""
         SELECT * FROM (
-            SELECT {_FORECAST_COLS} FROM marts.mart_forecast AS r
+            SELECT {_FORECAST_COLS} FROM {_forecast_relation(snap)} AS r
             WHERE {where} AND r.period_type = ? AND r.level = ? AND r.group_id = ?
             ORDER BY r.period_start DESC LIMIT ?)
         ORDER BY period_start""", [*params, period_type, level, group_id, int(periods)])

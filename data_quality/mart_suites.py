@@ -9,7 +9,8 @@ column of the suite's query (a difference, a previous stage's count...) and GX c
 - mart_funnel: reached counts never rise along the stages (initial_contact -> ... -> contract_signed).
 - mart_rep_performance: attainment = bookings_cny ÷ quota_cny (none without a quota).
 - mart_collections: collected never exceeds invoiced unless the row carries an overpayment flag (any
-  excess warns; beyond ``FX_TOLERANCE`` of the invoiced amount, more than rate moves explain, it blocks).
+  excess warns; beyond ``FX_TOLERANCE`` of the invoiced amount it blocks). Both sides at the invoice's own
+  rate (``collected_at_invoice_rate_cny``), so exchange-rate moves never look like overpayments.
 - fct_pipeline_snapshots: one row per (snapshot_date, opportunity_id); the count per snapshot date
   equals the deals open as of that date in fct_opportunities; every row references a known deal.
 
@@ -28,8 +29,9 @@ from .spec import BLOCKING, WARNING, Expect, Suite
 
 MONEY_TOLERANCE = 0.01  # CNY: sums of DECIMAL(18,2) amounts agree to the fen
 RATIO_TOLERANCE = 1e-6
-# payments convert at their own date's rate, invoices at theirs: a fully paid foreign-currency invoice can
-# show a little more collected than invoiced in CNY. Any excess warns; beyond this share it blocks.
+# collected is compared with invoiced at the invoice's own rate (mart_collections.collected_at_invoice_rate_cny;
+# collected_cny, at the payment dates' rates, shows rate moves as excess). Any excess warns; beyond this
+# share of the invoiced amount it blocks.
 FX_TOLERANCE = 0.20
 FUNNEL_STAGES = [t.code for t in VOCABULARIES["stage"] if t.code != "lost"]
 
@@ -191,7 +193,9 @@ def mart_collections(con) -> Suite | str:
         return "marts.mart_collections has no invoiced_cny and collected_cny columns"
     flag = next((c for c, t in cols.items() if "overpa" in c.lower() and t.upper() == "BOOLEAN"), None)
     keys = _key_columns({c: t for c, t in cols.items() if c != flag}, ("contract_id",))
-    excess = "CAST(t.collected_cny AS DOUBLE) - CAST(t.invoiced_cny AS DOUBLE)"
+    # same rate on both sides when the mart has it: a rate move between invoice and payment is no excess
+    collected = "collected_at_invoice_rate_cny" if "collected_at_invoice_rate_cny" in cols else "collected_cny"
+    excess = f"CAST(t.{collected} AS DOUBLE) - CAST(t.invoiced_cny AS DOUBLE)"
     over = f"CASE WHEN coalesce(t.{ident(flag)}, false) THEN 0 ELSE {excess} END" if flag else excess
     query = f"""
         SELECT {_key_expr(keys)} AS _record_key, {NO_SOURCE}, CAST(t.invoiced_cny AS DOUBLE) AS invoiced_cny,

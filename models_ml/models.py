@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
@@ -12,9 +15,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from models_ml.features import CATEGORICAL, NUMERIC
+from salescope.settings import DBT_PROJECT_DIR
 
-# the CRM's default probability per open stage: the "stage default" weighting of METRICS.md
-STAGE_DEFAULT = {"initial_contact": 0.10, "needs_confirmed": 0.20, "proposal": 0.40, "negotiation": 0.60}
+# the "stage default" weighting of METRICS.md: one file, the dbt seed the forecast mart also reads
+STAGE_PROBABILITIES_CSV = DBT_PROJECT_DIR / "seeds" / "stage_probabilities.csv"
+
+
+def load_stage_defaults(path: Path = STAGE_PROBABILITIES_CSV) -> dict[str, float]:
+    """{stage: default win probability in [0, 1]} from the seed CSV (columns stage, default_probability)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return {row["stage"]: float(row["default_probability"]) for row in csv.DictReader(f)}
+
+
+STAGE_DEFAULT = load_stage_defaults()
 NB_FIELDS = ["stage", "lead_source", "industry", "team_id", "owner_user_id"]
 
 

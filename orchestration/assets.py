@@ -195,7 +195,8 @@ def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
     )
 
 
-@asset(deps=[quality_gate, AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"])],
+@asset(deps=[quality_gate, AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"]),
+                 AssetKey(["ml_forecast_weighted"])],
        group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb"})
 def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """serving.duckdb: marts, ml, quality and load log for the dashboards, swapped in atomically."""

@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from models_ml import deal_scoring, features
 from models_ml.customer_ltv import customer_ltv
 from models_ml.deal_scoring import write_table
-from models_ml.forecast import pipeline_forecast
+from models_ml.forecast import ml_weighted_forecast, pipeline_forecast
 from models_ml.next_actions import next_actions, practice_rates
 from orchestration import run_context
 from orchestration.pools import WAREHOUSE_POOL
@@ -138,4 +138,25 @@ def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource
                                        "deals_with_actions": int(actions["opportunity_id"].nunique())})
 
 
-ML_ASSETS = [ml_deal_scores, ml_customer_ltv, ml_next_actions]
+@asset(deps=[*_marts("mart_forecast", "fct_pipeline_snapshots"), AssetKey(["ml_deal_scores"])],
+       group_name="ml", pool=WAREHOUSE_POOL, kinds={"duckdb"})
+def ml_forecast_weighted(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
+    """ml.forecast_weighted: mart_forecast's weighted pipeline and current forecast with the ML deal scores
+    (stage default where a deal has none), for the rows looked at on the as-of date. Computed here, after the
+    scores, so the dbt mart never reads ML output and a rerun on the same inputs builds the same marts."""
+    with salescope.warehouse() as con:
+        missing = _missing(con, "marts.mart_forecast", features.SNAPSHOT_TABLE)
+        if missing:
+            return _skipped(context, f"{', '.join(missing)} not in the warehouse: no ML-weighted forecast this run")
+        try:
+            as_of = run_context.as_of_for_run(con, context.run_id)
+            table = ml_weighted_forecast(con, as_of)
+            write_table(con, "ml.forecast_weighted", table)
+        except Exception as err:
+            return _failed(context, err)
+    return MaterializeResult(metadata={"status": "done", "rows": len(table),
+                                       "scored_deals_company": int(table.loc[table["level"] == "company",
+                                                                             "scored_deals"].max() or 0)})
+
+
+ML_ASSETS = [ml_deal_scores, ml_customer_ltv, ml_next_actions, ml_forecast_weighted]

@@ -41,6 +41,7 @@ STEP_LABELS = {
     "ml_deal_scores": "ML deal scores",
     "ml_customer_ltv": "ML customer LTV",
     "ml_next_actions": "ML next actions",
+    "ml_forecast_weighted": "ML forecast",
     "serving_snapshot": "publish",
 }
 DAGSTER_YAML = (

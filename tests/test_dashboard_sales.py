@@ -251,7 +251,14 @@ def forecast_row(con, period_type: str, level: str, group: str, period: str) -> 
     df = con.execute("""SELECT * FROM marts.mart_forecast WHERE period_type = ? AND level = ? AND group_id = ?
                         AND period_start = ?""", [period_type, level, group, date.fromisoformat(f"{period}-01")]).df()
     assert len(df) == 1
-    return df.iloc[0].to_dict()
+    r = df.iloc[0].to_dict()
+    # the page shows the ML-weighted figures of the rows looked at on the as-of date (ml.forecast_weighted)
+    ml = con.execute("""SELECT weighted_pipeline_cny, forecast_current_cny FROM ml.forecast_weighted
+                        WHERE period_type = ? AND level = ? AND group_id = ? AND period_start = ? AND as_of = ?""",
+                     [period_type, level, group, r["period_start"], r["reference_date"]]).fetchall()
+    if ml:
+        r["weighted_pipeline_cny"], r["forecast_current_cny"] = ml[0]
+    return r
 
 
 def expected_fc_cards(r: dict, lang: str = "zh") -> dict[str, str]:

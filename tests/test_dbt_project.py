@@ -311,13 +311,17 @@ def by_key(rows: list[dict], key: str) -> dict:
 
 def test_models_land_in_plain_schemas(warehouse):
     rows = query(warehouse, "select table_schema, table_name, table_type from information_schema.tables "
-                            "where table_schema in ('staging', 'intermediate', 'marts')")
+                            "where table_schema in ('staging', 'intermediate', 'marts', 'seeds')")
     found = {(r["table_schema"], r["table_name"]): r["table_type"] for r in rows}
     for e in ENTITIES:
         assert found[("staging", f"stg_crm__{e.name}")] == "VIEW"
     for name in MARTS:
         assert found[("marts", name)] == "BASE TABLE", name
     assert ("intermediate", "int_fx_rates_daily") in found
+    assert found[("intermediate", "int_date_spine")] == "BASE TABLE"
+    # the seed is built by dbt build, with exact decimals
+    seed = query(warehouse, "select stage, default_probability from seeds.stage_probabilities")
+    assert {r["stage"]: r["default_probability"] for r in seed}["negotiation"] == Decimal("0.60")
     assert not any(s.startswith("main_") for s, _ in found)
 
 
@@ -335,14 +339,54 @@ def test_fx_rates_filled_forward(warehouse):
     assert not any(c == "EUR" for _, c in rate)
 
 
-def test_staging_converts_at_event_date(warehouse):
+def test_intermediate_converts_at_event_date(warehouse):
     o2 = query(warehouse, "select * from staging.stg_crm__opportunities where opportunity_id = 'o2'")[0]
-    assert o2["amount_cny"] == Decimal("700000.00")  # created 2026-01-20 at 7.00
     assert o2["rep_win_probability"] == 0.5
-    c1 = query(warehouse, "select contract_value_cny from staging.stg_crm__contracts")[0]
+    assert "amount_cny" not in o2  # staging keeps the source currency; conversion is downstream
+    c1 = query(warehouse, "select contract_value_cny from intermediate.int_contracts")[0]
     assert c1["contract_value_cny"] == Decimal("720000.00")  # signed 2026-02-20, 7.20 filled forward
-    i1 = query(warehouse, "select amount_cny from staging.stg_crm__invoices")[0]
+    i1 = query(warehouse, "select amount_cny from intermediate.int_invoices")[0]
     assert i1["amount_cny"] is None  # EUR without any rate
+
+
+def test_staging_reads_only_sources():
+    """Staging flows one way: source() only, never ref() (no conversion, no join to intermediate)."""
+    models = sorted((DBT_PROJECT_DIR / "models" / "staging").glob("*.sql"))
+    assert len(models) == len(ENTITIES)
+    offenders = [m.name for m in models if "ref(" in m.read_text(encoding="utf-8")]
+    assert offenders == []
+    assert all("source('crm'" in m.read_text(encoding="utf-8") for m in models)
+
+
+def test_one_date_spine():
+    """period_series (the spine generator) is called by int_date_spine only; no model reads the build time."""
+    callers = [p.name for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")
+               if "period_series(" in p.read_text(encoding="utf-8")]
+    assert callers == ["int_date_spine.sql"]
+
+
+def test_no_model_reads_relations_dbt_does_not_see():
+    """Every input is a ref() or source(): no adapter.get_relation / hard-coded ml.* read (hidden dependencies)."""
+    def code(p: Path) -> str:  # SQL comments may name ml.* tables (saying why the mart does not read them)
+        return re.sub(r"--[^\n]*", "", p.read_text(encoding="utf-8"))
+
+    offenders = [p.name for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")
+                 if re.search(r"adapter\.get_relation|\bml\.", code(p))]
+    assert offenders == []
+
+
+def test_stage_probabilities_seed_is_what_models_ml_uses():
+    import csv
+
+    from models_ml.models import STAGE_DEFAULT, stage_default_proba
+
+    with (DBT_PROJECT_DIR / "seeds" / "stage_probabilities.csv").open(encoding="utf-8") as f:
+        seed = {r["stage"]: float(r["default_probability"]) for r in csv.DictReader(f)}
+    assert seed == {"initial_contact": 0.10, "needs_confirmed": 0.20, "proposal": 0.40, "negotiation": 0.60,
+                    "won": 1.0, "contract_signed": 1.0, "lost": 0.0}
+    assert seed == STAGE_DEFAULT
+    import pandas as pd
+    assert list(stage_default_proba(pd.DataFrame({"stage": ["proposal", "lost", None]}))) == [0.40, 0.0, 0.1]
 
 
 def test_fct_opportunities(warehouse):

@@ -43,6 +43,17 @@ def test_asset_graph_shape(tmp_path, monkeypatch):
     assert AssetKey(["quality_gate"]) in graph.get(AssetKey(["serving_snapshot"])).parent_keys
     for key in (AssetKey(["crm", "opportunities"]), AssetKey(["marts", "fct_opportunities"]), AssetKey(["serving_snapshot"])):
         assert graph.get(key).pools == {"warehouse"}, key
+    # one way (issue 11): the seed is a dbt asset the forecast mart reads; no dbt model depends on ML; the
+    # ML-weighted forecast comes after the deal scores and the mart, and before the publish
+    seed = AssetKey(["seeds", "stage_probabilities"])
+    forecast = graph.get(AssetKey(["marts", "mart_forecast"]))
+    assert seed in forecast.parent_keys
+    assert not any(k.path[0].startswith("ml") for k in forecast.parent_keys)
+    weighted = graph.get(AssetKey(["ml_forecast_weighted"]))
+    assert {AssetKey(["ml_deal_scores"]), forecast.key} <= weighted.parent_keys
+    assert weighted.key in graph.get(AssetKey(["serving_snapshot"])).parent_keys
+    staging = [k for k in keys if k.path[0] == "staging"]
+    assert staging and all(p.path[0] == "crm" for k in staging for p in graph.get(k).parent_keys)
 
 
 def test_landing_sensor_fingerprint(tmp_path):

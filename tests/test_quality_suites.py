@@ -207,6 +207,23 @@ def test_a_broken_mart_invariant_blocks(engine, tmp_path, corruption, suite, exp
     assert match[0] == keys
 
 
+def test_collections_compare_at_the_invoice_rate(engine, tmp_path):
+    """A USD invoice paid in full after the dollar rose: more CNY collected at the payment's rate, the same at
+    the invoice's rate. Not an issue; a real excess at the invoice's rate still warns and, beyond 20%, blocks."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA marts")
+    # K1: 100 USD invoiced at 7.0 = 700, paid at 7.3 = 730; K2: 100 USD invoiced, 105 paid (5 USD over: 735 at
+    # the invoice's rate, 5% over); K3: 100 invoiced, 130 paid at the invoice's rate (30% over)
+    con.execute("""CREATE TABLE marts.mart_collections AS SELECT * FROM (VALUES
+        ('K1', 700.00, 730.00, 700.00), ('K2', 700.00, 766.50, 735.00), ('K3', 100.00, 130.00, 130.00)
+        ) t(contract_id, invoiced_cny, collected_cny, collected_at_invoice_rate_cny)""")
+    outcomes = engine.validate(con, MART_SUITES["mart_collections"](con))
+    warned = {name: k for (name, _), k in _failed(outcomes, "warning").items()}
+    blocked = {name: k for (name, _), k in _failed(outcomes, "blocking").items()}
+    assert warned == {"collected <= invoiced unless flagged as overpayment": ["K2", "K3"]}
+    assert blocked == {"collected <= invoiced + 20% unless flagged as overpayment": ["K3"]}
+
+
 def test_absent_marts_are_skipped_not_failed(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_warehouse_schema(con)

@@ -19,7 +19,7 @@ select
     invoice_id as event_id,
     invoice_date as event_date,
     amount_cny
-from {{ ref('stg_crm__invoices') }}
+from {{ ref('int_invoices') }}
 where invoice_date is not null
   and account_id is not null
   and invoice_date <= {{ as_of_date() }}
@@ -32,7 +32,7 @@ select
     payment_id as event_id,
     payment_date as event_date,
     amount_cny
-from {{ ref('stg_crm__payments') }}
+from {{ ref('int_payments') }}
 where payment_date is not null
   and account_id is not null
   and payment_date <= {{ as_of_date() }}

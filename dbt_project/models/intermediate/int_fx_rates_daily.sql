@@ -32,7 +32,10 @@ bounds as (
 
 days as (
 
-    {{ period_series('day', 'bounds', 'bounds.start_date', 'bounds.end_date', 20000) }}
+    select spine.date_day as period_start
+    from {{ ref('int_date_spine') }} as spine
+    inner join bounds
+        on spine.date_day between bounds.start_date and bounds.end_date
 
 ),
 

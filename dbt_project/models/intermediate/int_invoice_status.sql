@@ -1,11 +1,12 @@
 -- One row per invoice issued on or before the as-of date: amount (CNY at the invoice date's rate), paid
--- by the as-of date (collected_cny: payments at their own date's rate), unpaid on the as-of date (the
+-- by the as-of date (collected_cny: payments at their own date's rate; paid_at_invoice_rate_cny: the same
+-- payments at the invoice date's rate, comparable with amount_cny), unpaid on the as-of date (the
 -- unpaid share of the invoice at the invoice date's rate), days past due and aging bucket, and the day
 -- it was paid in full (NULL while not).
 
 with invoices as (
 
-    select * from {{ ref('stg_crm__invoices') }}
+    select * from {{ ref('int_invoices') }}
     where invoice_date is not null
       and invoice_date <= {{ as_of_date() }}
 
@@ -22,7 +23,7 @@ payments as (
             partition by invoice_id order by payment_date, payment_id
             rows between unbounded preceding and current row
         ) as paid_to_date
-    from {{ ref('stg_crm__payments') }}
+    from {{ ref('int_payments') }}
     where payment_date is not null
       and payment_date <= {{ as_of_date() }}
 
@@ -63,6 +64,12 @@ status as (
             when coalesce(pd.paid_amount, 0) >= i.amount then cast(0 as {{ type_money() }})
             else cast(round(i.amount_cny * (i.amount - coalesce(pd.paid_amount, 0)) / i.amount, 2) as {{ type_money() }})
         end as unpaid_cny,
+        -- the payments valued at the invoice's own rate (its currency, converted like the invoice): set against
+        -- amount_cny, a difference is money paid, never a rate move between invoice and payment dates
+        case
+            when i.amount is null or i.amount = 0 then coalesce(pd.collected_cny, 0)
+            else cast(round(i.amount_cny * coalesce(pd.paid_amount, 0) / i.amount, 2) as {{ type_money() }})
+        end as paid_at_invoice_rate_cny,
         {{ days_between('i.due_date', as_of_date()) }} as days_past_due
     from invoices as i
     left join paid as pd
@@ -75,11 +82,8 @@ select
     cast(
         case
             when unpaid_cny = 0 then 'paid'
-            when days_past_due is null or days_past_due <= 0 then 'current'
-            when days_past_due <= 30 then '1_30'
-            when days_past_due <= 60 then '31_60'
-            when days_past_due <= 90 then '61_90'
-            else 'over_90'
+            -- current, 1_30, 31_60, 61_90, over_90 (var aging_bucket_days)
+            else {{ aging_bucket('days_past_due') }}
         end
         as {{ dbt.type_string() }}
     ) as aging_bucket

@@ -1,6 +1,6 @@
 -- One row per calendar day from the first day of the first opportunity's year through the end of the
 -- as-of date's year: week (ending Sunday), month, quarter and year, and whether the day is on or before
--- the as-of date.
+-- the as-of date. The published slice of the date spine (int_date_spine).
 
 with bounds as (
 
@@ -10,25 +10,21 @@ with bounds as (
              as {{ type_date() }}) as end_date
     from {{ ref('stg_crm__opportunities') }}
 
-),
-
-days as (
-
-    {{ period_series('day', 'bounds', 'bounds.start_date', 'bounds.end_date', 20000) }}
-
 )
 
 select
-    cast(period_start as {{ type_date() }}) as date_day,
-    {{ week_ending_sunday('period_start') }} as week_ending_sunday,
-    cast({{ dbt.date_trunc('month', 'period_start') }} as {{ type_date() }}) as month_start,
-    {{ month_end('period_start') }} as month_end,
-    cast({{ dbt.date_trunc('quarter', 'period_start') }} as {{ type_date() }}) as quarter_start,
-    cast({{ dbt.date_trunc('year', 'period_start') }} as {{ type_date() }}) as year_start,
-    cast(extract(year from period_start) as {{ dbt.type_int() }}) as year_number,
-    cast(extract(quarter from period_start) as {{ dbt.type_int() }}) as quarter_number,
-    cast(extract(month from period_start) as {{ dbt.type_int() }}) as month_number,
-    case when {{ is_sunday('period_start') }} then true else false end as is_sunday,
-    case when period_start = {{ month_end('period_start') }} then true else false end as is_month_end,
-    case when period_start <= {{ as_of_date() }} then true else false end as is_on_or_before_as_of
-from days
+    spine.date_day,
+    spine.week_ending_sunday,
+    spine.month_start,
+    spine.month_end,
+    spine.quarter_start,
+    spine.year_start,
+    spine.year_number,
+    spine.quarter_number,
+    spine.month_number,
+    spine.is_sunday,
+    spine.is_month_end,
+    spine.is_on_or_before_as_of
+from {{ ref('int_date_spine') }} as spine
+inner join bounds
+    on spine.date_day between bounds.start_date and bounds.end_date

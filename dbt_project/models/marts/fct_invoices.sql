@@ -22,7 +22,7 @@ select
     cast(i.first_payment_date as {{ type_date() }}) as first_payment_date,
     cast(i.paid_in_full_date as {{ type_date() }}) as paid_in_full_date
 from {{ ref('int_invoice_status') }} as i
-left join {{ ref('stg_crm__contracts') }} as c
+left join {{ ref('int_contracts') }} as c
     on c.contract_id = i.contract_id
 left join {{ ref('fct_opportunities') }} as o
     on o.opportunity_id = c.opportunity_id

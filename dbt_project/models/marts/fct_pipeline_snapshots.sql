@@ -42,7 +42,10 @@ bounds as (
 
 days as (
 
-    {{ period_series('day', 'bounds', 'bounds.first_sunday', 'bounds.last_day', 20000) }}
+    select spine.date_day as period_start
+    from {{ ref('int_date_spine') }} as spine
+    inner join bounds
+        on spine.date_day between bounds.first_sunday and bounds.last_day
 
 ),
 
@@ -59,16 +62,25 @@ snapshot_dates as (
 
 ),
 
+-- every deal open at the end of each snapshot date, in its state then (macro deal_state_as_of)
+deal_states as (
+
+    {{ deal_state_as_of('snapshot_dates', 'snapshot_date') }}
+
+),
+
 open_rows as (
 
     select
-        d.snapshot_date,
+        st.state_date as snapshot_date,
+        st.stage,
+        st.stage_entered_date,
+        st.amount_cny,
+        st.expected_close_date,
         o.*
-    from snapshot_dates as d
+    from deal_states as st
     inner join opportunities as o
-        on o.created_date <= d.snapshot_date
-        and (o.won_date is null or o.won_date > d.snapshot_date)
-        and (o.lost_date is null or o.lost_date > d.snapshot_date)
+        on o.opportunity_id = st.opportunity_id
 
 ),
 
@@ -76,17 +88,9 @@ stage_events as (
 
     select
         opportunity_id,
-        stage,
         cast(entered_at as {{ type_date() }}) as entered_date,
-        cast(left_at as {{ type_date() }}) as left_date,
         is_regression
     from {{ ref('int_opportunity_stage_events') }}
-
-),
-
-value_intervals as (
-
-    select * from {{ ref('int_opportunity_value_intervals') }}
 
 ),
 
@@ -203,12 +207,6 @@ firsts as (
     from first_dates
     group by opportunity_id
 
-),
-
-fx as (
-
-    select * from {{ ref('int_fx_rates_daily') }}
-
 )
 
 select
@@ -221,13 +219,13 @@ select
     cast(r.lead_source as {{ dbt.type_string() }}) as lead_source,
     cast(r.industry as {{ dbt.type_string() }}) as industry,
     cast(r.product_line as {{ dbt.type_string() }}) as product_line,
-    cast(s.stage as {{ dbt.type_string() }}) as stage,
-    cast({{ days_between('s.entered_date', 'r.snapshot_date') }} as {{ dbt.type_int() }}) as days_in_stage,
+    cast(r.stage as {{ dbt.type_string() }}) as stage,
+    cast({{ days_between('r.stage_entered_date', 'r.snapshot_date') }} as {{ dbt.type_int() }}) as days_in_stage,
     cast({{ days_between('r.created_date', 'r.snapshot_date') }} as {{ dbt.type_int() }}) as deal_age_days,
-    {{ to_cny('a.amount_value', 'r.currency', 'fx.rate_to_cny') }} as amount_cny,
+    r.amount_cny,
     cast(coalesce(ec.amount_change_count, 0) as {{ dbt.type_int() }}) as amount_change_count,
-    cast(c.date_value as {{ type_date() }}) as expected_close_date,
-    cast({{ days_between('r.snapshot_date', 'c.date_value') }} as {{ dbt.type_int() }}) as days_to_expected_close,
+    cast(r.expected_close_date as {{ type_date() }}) as expected_close_date,
+    cast({{ days_between('r.snapshot_date', 'r.expected_close_date') }} as {{ dbt.type_int() }}) as days_to_expected_close,
     cast(coalesce(ec.push_count, 0) as {{ dbt.type_int() }}) as push_count,
     cast(coalesce(ec.regression_count, 0) as {{ dbt.type_int() }}) as regression_count,
     cast(coalesce(tc.touchpoints_7d, 0) as {{ dbt.type_int() }}) as touchpoints_7d,
@@ -241,20 +239,6 @@ select
     case when f.first_demo_date <= r.snapshot_date then true else false end as has_demo,
     case when f.first_proposal_date <= r.snapshot_date then true else false end as has_proposal_doc
 from open_rows as r
-left join stage_events as s
-    on s.opportunity_id = r.opportunity_id
-    and s.entered_date <= r.snapshot_date
-    and (s.left_date is null or s.left_date > r.snapshot_date)
-left join value_intervals as a
-    on a.opportunity_id = r.opportunity_id
-    and a.field_name = 'amount'
-    and (a.valid_from_date is null or a.valid_from_date <= r.snapshot_date)
-    and (a.valid_to_date is null or a.valid_to_date > r.snapshot_date)
-left join value_intervals as c
-    on c.opportunity_id = r.opportunity_id
-    and c.field_name = 'expected_close_date'
-    and (c.valid_from_date is null or c.valid_from_date <= r.snapshot_date)
-    and (c.valid_to_date is null or c.valid_to_date > r.snapshot_date)
 left join event_counts as ec
     on ec.snapshot_date = r.snapshot_date
     and ec.opportunity_id = r.opportunity_id
@@ -263,6 +247,3 @@ left join touch_counts as tc
     and tc.opportunity_id = r.opportunity_id
 left join firsts as f
     on f.opportunity_id = r.opportunity_id
-left join fx
-    on fx.rate_date = r.created_date
-    and fx.currency = r.currency

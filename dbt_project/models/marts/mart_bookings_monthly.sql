@@ -17,33 +17,11 @@ with opportunities as (
 
 ),
 
-bounds as (
-
-    select
-        cast({{ dbt.date_trunc('month', 'min(created_date)') }} as {{ type_date() }}) as start_month,
-        cast({{ dbt.date_trunc('month', as_of_date()) }} as {{ type_date() }}) as end_month
-    from opportunities
-
-),
-
-months as (
-
-    select
-        period_start as month_start,
-        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_start')) }} as {{ type_date() }}) as month_end
-    from (
-        {{ period_series('month', 'bounds', 'bounds.start_month', 'bounds.end_month', 1200) }}
-    ) as series
-
-),
-
 periods as (
 
-    select
-        month_start,
-        month_end,
-        case when month_end < {{ as_of_date() }} then month_end else {{ as_of_date() }} end as period_end
-    from months
+    -- the months of the date spine (int_months): first day, last day, and the day stock figures are taken
+    select month_start, month_end, period_end
+    from {{ ref('int_months') }}
 
 ),
 

@@ -157,7 +157,7 @@ won_counts as (
 spend as (
 
     select coalesce(channel, 'unknown') as channel, month_start, sum(spend_cny) as spend_cny
-    from {{ ref('stg_crm__channel_spend') }}
+    from {{ ref('int_channel_spend') }}
     where month_start <= {{ as_of_date() }}
     group by 1, 2
 

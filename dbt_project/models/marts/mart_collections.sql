@@ -14,7 +14,8 @@ per_contract as (
         contract_id,
         sum(amount_cny) as invoiced_cny,
         sum(collected_cny) as collected_cny,
-        {%- for bucket in ['current', '1_30', '31_60', '61_90', 'over_90'] %}
+        sum(paid_at_invoice_rate_cny) as collected_at_invoice_rate_cny,
+        {%- for bucket in aging_buckets() %}
         sum(case when aging_bucket = '{{ bucket }}' then unpaid_cny else 0 end) as ar_{{ bucket }},
         {%- endfor %}
         sum(unpaid_cny) as receivables_cny,
@@ -33,14 +34,16 @@ select
     cast(c.contract_value_cny as {{ type_money() }}) as contract_value_cny,
     cast(coalesce(p.invoiced_cny, 0) as {{ type_money() }}) as invoiced_cny,
     cast(coalesce(p.collected_cny, 0) as {{ type_money() }}) as collected_cny,
+    -- collected valued at each invoice's rate: what to compare with invoiced_cny (same rates on both sides)
+    cast(coalesce(p.collected_at_invoice_rate_cny, 0) as {{ type_money() }}) as collected_at_invoice_rate_cny,
     cast({{ safe_divide('coalesce(p.invoiced_cny, 0)', 'c.contract_value_cny') }} as {{ type_double() }}) as billed_pct,
     cast({{ safe_divide('coalesce(p.collected_cny, 0)', 'c.contract_value_cny') }} as {{ type_double() }}) as collected_pct,
     cast(coalesce(p.receivables_cny, 0) as {{ type_money() }}) as receivables_cny,
-    {%- for bucket in ['current', '1_30', '31_60', '61_90', 'over_90'] %}
+    {%- for bucket in aging_buckets() %}
     cast(coalesce(p.ar_{{ bucket }}, 0) as {{ type_money() }}) as ar_{{ bucket }},
     {%- endfor %}
     cast(coalesce(p.invoice_count, 0) as {{ dbt.type_bigint() }}) as invoice_count
-from {{ ref('stg_crm__contracts') }} as c
+from {{ ref('int_contracts') }} as c
 left join per_contract as p
     on p.contract_id = c.contract_id
 where c.signed_date <= {{ as_of_date() }}

@@ -14,7 +14,7 @@ stage_thresholds as (
 
     select
         stage,
-        {{ percentile_cont('cast(days_in_stage as ' ~ type_double() ~ ')', 0.75) }} as stage_p75_days,
+        {{ percentile_cont('cast(days_in_stage as ' ~ type_double() ~ ')', var('stall_stage_percentile')) }} as stage_p75_days,
         count(*) as won_stays
     from {{ ref('fct_stage_transitions') }}
     where is_won_deal
@@ -60,9 +60,10 @@ scored as (
         d.regression_count,
         case when t.stage_p75_days is not null and d.days_in_current_stage > t.stage_p75_days
             then true else false end as is_stage_overdue,
-        -- no touchpoint in the last 14 days: none on the as-of date or the 13 days before it
+        -- no touchpoint in the last N days (var stall_no_touch_days, 14): none on the as-of date or the
+        -- N-1 days before it. The column and reason keep the name no_touch_14d (a code the dashboards know).
         case when lt.last_touch_date is null
-                  or {{ days_between('lt.last_touch_date', as_of_date()) }} >= 14
+                  or {{ days_between('lt.last_touch_date', as_of_date()) }} >= {{ var('stall_no_touch_days') }}
             then true else false end as is_no_touch_14d
     from open_deals as d
     left join stage_thresholds as t

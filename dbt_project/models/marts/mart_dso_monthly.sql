@@ -1,5 +1,6 @@
 -- One row per month: receivables at the month's end (period_end), invoices issued in the 90 days up to
--- it, and DSO = receivables at period end ÷ invoiced in the trailing 90 days × 90.
+-- it, and DSO = receivables at period end ÷ invoiced in the trailing 90 days × 90 (the window is var
+-- dso_window_days; the column keeps the name invoiced_90d_cny).
 
 with months as (
 
@@ -16,7 +17,7 @@ invoices as (
 payments as (
 
     select invoice_id, payment_date, amount
-    from {{ ref('stg_crm__payments') }}
+    from {{ ref('int_payments') }}
     where payment_date is not null
       and payment_date <= {{ as_of_date() }}
 
@@ -80,7 +81,7 @@ invoiced_90d as (
     from months as m
     inner join invoices as i
         on i.invoice_date <= m.period_end
-        and i.invoice_date > {{ dbt.dateadd('day', -90, 'm.period_end') }}
+        and i.invoice_date > {{ dbt.dateadd('day', -1 * var('dso_window_days'), 'm.period_end') }}
     group by m.month_start
 
 )
@@ -90,7 +91,7 @@ select
     cast(m.period_end as {{ type_date() }}) as period_end,
     cast(coalesce(r.receivables_cny, 0) as {{ type_money() }}) as receivables_cny,
     cast(coalesce(i.invoiced_90d_cny, 0) as {{ type_money() }}) as invoiced_90d_cny,
-    cast({{ safe_divide('coalesce(r.receivables_cny, 0) * 90', 'i.invoiced_90d_cny') }} as {{ type_double() }}) as dso
+    cast({{ safe_divide('coalesce(r.receivables_cny, 0) * ' ~ var('dso_window_days'), 'i.invoiced_90d_cny') }} as {{ type_double() }}) as dso
 from months as m
 left join receivables as r
     on r.month_start = m.month_start

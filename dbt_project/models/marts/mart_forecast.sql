@@ -1,12 +1,13 @@
 -- One row per period (month, quarter) and level (team, region, company) group, for periods starting on or
 -- before the as-of date: quota, bookings to date, open and weighted pipeline, coverage, the forecast made
 -- at the period's first day and, for closed periods, its absolute percentage error.
--- Weighted pipeline: Σ amount × win probability in [0, 1] — the ML score where present (table
--- `ml.deal_scores`, scores as of the as-of date), else the stage default (macro stage_default_probability).
+-- Weighted pipeline here: Σ amount × the stage default win probability in [0, 1] (seed
+-- stage_probabilities), a pure function of the drop and the as-of date. The ML-weighted figures (METRICS.md:
+-- the ML score where present) are computed after the deal scores, by the Dagster asset ml_forecast_weighted
+-- (table ml.forecast_weighted), never read back into dbt: a rerun on the same inputs builds the same mart.
 -- Forecast (METRICS.md): weighted pipeline as of the period's first day plus bookings to date, compared
 -- with actual bookings.
 
-{%- set ml_relation = adapter.get_relation(database=target.database, schema='ml', identifier='deal_scores') if execute else none %}
 {%- set levels = [('team', 'team_id'), ('region', 'region'), ('company', "'all'")] %}
 
 with months as (
@@ -58,109 +59,36 @@ deals as (
         opportunity_id,
         coalesce(team_id, 'unassigned') as team_id,
         coalesce(region, 'unassigned') as region,
-        currency,
-        created_date,
         cast(won_at as {{ type_date() }}) as won_date,
-        cast(lost_at as {{ type_date() }}) as lost_date,
         amount_cny,
         is_won
     from {{ ref('fct_opportunities') }}
 
 ),
 
-stage_events as (
+-- every deal open at the end of each state date, in its state then (macro deal_state_as_of)
+deal_states as (
 
-    select
-        opportunity_id,
-        stage,
-        cast(entered_at as {{ type_date() }}) as entered_date,
-        cast(left_at as {{ type_date() }}) as left_date
-    from {{ ref('int_opportunity_stage_events') }}
-
-),
-
-value_intervals as (
-
-    select * from {{ ref('int_opportunity_value_intervals') }}
-
-),
-
-fx as (
-
-    select * from {{ ref('int_fx_rates_daily') }}
-
-),
-
-{%- if ml_relation is not none %}
-ml_scores as (
-
-    -- one score per deal, scored for this as-of date (a score of another date is not used)
-    {%- set ml_columns = adapter.get_columns_in_relation(ml_relation) | map(attribute='name') | map('lower') | list %}
-    select
-        opportunity_id,
-        max(cast(win_probability as {{ type_double() }})) as win_probability
-    from {{ ml_relation }}
-    where win_probability between 0 and 1
-    {%- if 'as_of' in ml_columns %}
-      and cast(as_of as {{ type_date() }}) = {{ as_of_date() }}
-    {%- endif %}
-    group by opportunity_id
-
-),
-{%- endif %}
-
--- every deal open at the end of each state date, with its stage, amount and expected close date then
-open_state as (
-
-    select
-        d.state_date,
-        o.opportunity_id,
-        o.team_id,
-        o.region,
-        s.stage,
-        {{ to_cny('a.amount_value', 'o.currency', 'fx.rate_to_cny') }} as amount_cny,
-        c.date_value as expected_close_date
-    from state_dates as d
-    inner join deals as o
-        on o.created_date <= d.state_date
-        and (o.won_date is null or o.won_date > d.state_date)
-        and (o.lost_date is null or o.lost_date > d.state_date)
-    left join stage_events as s
-        on s.opportunity_id = o.opportunity_id
-        and s.entered_date <= d.state_date
-        and (s.left_date is null or s.left_date > d.state_date)
-    left join value_intervals as a
-        on a.opportunity_id = o.opportunity_id
-        and a.field_name = 'amount'
-        and (a.valid_from_date is null or a.valid_from_date <= d.state_date)
-        and (a.valid_to_date is null or a.valid_to_date > d.state_date)
-    left join value_intervals as c
-        on c.opportunity_id = o.opportunity_id
-        and c.field_name = 'expected_close_date'
-        and (c.valid_from_date is null or c.valid_from_date <= d.state_date)
-        and (c.valid_to_date is null or c.valid_to_date > d.state_date)
-    left join fx
-        on fx.rate_date = o.created_date
-        and fx.currency = o.currency
+    {{ deal_state_as_of('state_dates', 'state_date') }}
 
 ),
 
 weighted_state as (
 
     select
-        os.*,
-        {{ stage_default_probability('os.stage') }} as stage_probability,
-        {%- if ml_relation is not none %}
-        case when os.state_date = {{ as_of_date() }} and ml.win_probability is not null
-            then ml.win_probability else {{ stage_default_probability('os.stage') }} end as win_probability
-        {%- else %}
-        {{ stage_default_probability('os.stage') }} as win_probability
-        {%- endif %}
-    from open_state as os
-    {%- if ml_relation is not none %}
-    left join ml_scores as ml
-        on ml.opportunity_id = os.opportunity_id
-    {%- endif %}
+        st.state_date,
+        st.opportunity_id,
+        o.team_id,
+        o.region,
+        st.stage,
+        st.amount_cny,
+        st.expected_close_date,
+        sp.default_probability as stage_probability
+    from deal_states as st
+    inner join deals as o
+        on o.opportunity_id = st.opportunity_id
+    left join {{ ref('stage_probabilities') }} as sp
+        on sp.stage = st.stage
 
 ),
 
@@ -192,7 +120,7 @@ by_level as (
         sum(case when w.expected_close_date between p.period_start and p.period_end then w.amount_cny else 0 end)
             as pipeline_in_period_cny,
         sum(case when w.expected_close_date between p.period_start and p.period_end
-                 then w.amount_cny * w.win_probability else 0 end) as weighted_pipeline_cny,
+                 then w.amount_cny * w.stage_probability else 0 end) as weighted_pipeline_cny,
         0 as weighted_pipeline_at_start_cny,
         0 as bookings_cny,
         0 as bookings_first_day_cny,
@@ -204,7 +132,7 @@ by_level as (
 
     union all
 
-    -- {{ level }}: weighted pipeline at the period's first day (stage defaults: no score existed then)
+    -- {{ level }}: weighted pipeline at the period's first day
     select
         p.period_type, p.period_start, '{{ level }}', {{ key if key.startswith("'") else 'w.' ~ key }},
         0, 0, 0,

@@ -41,11 +41,11 @@ repurchase as (
         m.month_start,
         count(*) as eligible_customers,
         sum(case when c.second_purchase_date is not null
-                      and c.second_purchase_date <= {{ dbt.dateadd('month', 12, 'c.first_purchase_date') }}
+                      and c.second_purchase_date <= {{ dbt.dateadd('month', var('repurchase_window_months'), 'c.first_purchase_date') }}
             then 1 else 0 end) as repurchasers
     from months as m
     inner join customers as c
-        on {{ dbt.dateadd('month', 12, 'c.first_purchase_date') }} <= m.period_end
+        on {{ dbt.dateadd('month', var('repurchase_window_months'), 'c.first_purchase_date') }} <= m.period_end
     group by m.month_start
 
 ),
@@ -90,17 +90,17 @@ last_activity as (
 churn as (
 
     -- churn rate per year: of the customers not churned 12 months before the period end, the share that
-    -- is churned at the period end (no won deal and no invoice for 12 months after the last)
+    -- is churned at the period end (no won deal and no invoice for var churn_months, 12, after the last)
     select
         cd.month_start,
         count(*) as customers_at_start,
-        sum(case when {{ dbt.dateadd('month', 12, 'la.last_activity_at_end') }} <= cd.period_end then 1 else 0 end)
+        sum(case when {{ dbt.dateadd('month', var('churn_months'), 'la.last_activity_at_end') }} <= cd.period_end then 1 else 0 end)
             as customers_churned
     from customer_dates as cd
     inner join last_activity as la
         on la.month_start = cd.month_start
         and la.account_id = cd.account_id
-    where {{ dbt.dateadd('month', 12, 'la.last_activity_year_before') }} > cd.year_before
+    where {{ dbt.dateadd('month', var('churn_months'), 'la.last_activity_year_before') }} > cd.year_before
     group by cd.month_start
 
 ),

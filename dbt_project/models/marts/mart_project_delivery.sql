@@ -50,7 +50,7 @@ documents as (
 
         select p.project_id, d.doc_type, d.version_number, d.uploaded_at
         from projects as p
-        inner join {{ ref('stg_crm__contracts') }} as c
+        inner join {{ ref('int_contracts') }} as c
             on c.contract_id = p.contract_id
         inner join {{ ref('stg_crm__documents') }} as d
             on d.opportunity_id = c.opportunity_id

@@ -15,7 +15,7 @@ contracts as (
         opportunity_id,
         min(contract_id) as contract_id,
         min(signed_date) as contract_signed_date
-    from {{ ref('stg_crm__contracts') }}
+    from {{ ref('int_contracts') }}
     where signed_date <= {{ as_of_date() }}
     group by opportunity_id
 
@@ -27,7 +27,7 @@ projects as (
         c.opportunity_id,
         min(p.actual_start_date) as project_start_date
     from {{ ref('stg_crm__projects') }} as p
-    inner join {{ ref('stg_crm__contracts') }} as c
+    inner join {{ ref('int_contracts') }} as c
         on c.contract_id = p.contract_id
     where p.actual_start_date <= {{ as_of_date() }}
     group by c.opportunity_id
@@ -41,7 +41,7 @@ cash as (
         min(i.invoice_date) as first_invoice_date,
         min(i.first_payment_date) as first_payment_date
     from {{ ref('int_invoice_status') }} as i
-    inner join {{ ref('stg_crm__contracts') }} as c
+    inner join {{ ref('int_contracts') }} as c
         on c.contract_id = i.contract_id
     group by c.opportunity_id
 

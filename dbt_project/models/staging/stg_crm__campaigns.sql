@@ -1,15 +1,8 @@
 -- One row per marketing campaign.
--- Amounts also in CNY (`<amount>_cny`) at the rate of the row's event date: start_date.
 
 with src as (
 
     select * from {{ source('crm', 'campaigns') }}
-
-),
-
-fx as (
-
-    select * from {{ ref('int_fx_rates_daily') }}
 
 )
 
@@ -21,9 +14,5 @@ select
     cast(src.end_date as {{ type_date() }}) as end_date,
     cast(src.budget as {{ type_money() }}) as budget,
     cast(src.currency as {{ dbt.type_string() }}) as currency,
-    {{ to_cny('src.budget', 'src.currency', 'fx.rate_to_cny') }} as budget_cny,
     {{ lineage_columns('src') }}
 from src
-left join fx
-    on fx.rate_date = src.start_date
-    and fx.currency = src.currency

@@ -1,15 +1,8 @@
 -- One row per signed contract.
--- Amounts also in CNY (`<amount>_cny`) at the rate of the row's event date: signed_date.
 
 with src as (
 
     select * from {{ source('crm', 'contracts') }}
-
-),
-
-fx as (
-
-    select * from {{ ref('int_fx_rates_daily') }}
 
 )
 
@@ -24,9 +17,5 @@ select
     cast(src.currency as {{ dbt.type_string() }}) as currency,
     cast(src.payment_terms_days as {{ dbt.type_bigint() }}) as payment_terms_days,
     cast(src.status as {{ dbt.type_string() }}) as contract_status,
-    {{ to_cny('src.contract_value', 'src.currency', 'fx.rate_to_cny') }} as contract_value_cny,
     {{ lineage_columns('src') }}
 from src
-left join fx
-    on fx.rate_date = src.signed_date
-    and fx.currency = src.currency

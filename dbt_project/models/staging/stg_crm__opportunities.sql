@@ -1,15 +1,8 @@
 -- One row per opportunity (deal) in its state as of the export.
--- Amounts also in CNY (`<amount>_cny`) at the rate of the row's event date: the created date.
 
 with src as (
 
     select * from {{ source('crm', 'opportunities') }}
-
-),
-
-fx as (
-
-    select * from {{ ref('int_fx_rates_daily') }}
 
 )
 
@@ -31,9 +24,5 @@ select
     cast(src.expected_close_date as {{ type_date() }}) as expected_close_date,
     cast(src.closed_at as {{ dbt.type_timestamp() }}) as closed_at,
     cast(src.lost_reason as {{ dbt.type_string() }}) as lost_reason,
-    {{ to_cny('src.amount', 'src.currency', 'fx.rate_to_cny') }} as amount_cny,
     {{ lineage_columns('src') }}
 from src
-left join fx
-    on fx.rate_date = cast(src.created_at as {{ type_date() }})
-    and fx.currency = src.currency
