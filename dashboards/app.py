@@ -1,4 +1,5 @@
-"""Salescope dashboards: ``streamlit run dashboards/app.py`` (what ``salescope serve`` runs)."""
+"""Salescope dashboards, the Streamlit script. ``salescope serve`` runs it through ``server.py``, which adds the
+routes that set and clear the session cookie (``streamlit run dashboards/server.py``)."""
 
 from __future__ import annotations
 
@@ -47,11 +48,13 @@ if user is None:
     # every page registered but hidden, so the URL (page and filters) survives the sign-in
     st.navigation(_pages(PAGES, lang), position="hidden")
     session.login_form(lang)
+    session.sync_cookie()
     # the form is on screen already: load the charting library while the user types, so the first page
     # after signing in does not wait for the import (about a second on a cold server)
     import plotly.graph_objects  # noqa: F401
 else:
     session.sidebar_user(user, lang)
+    session.sync_cookie()
     allowed = pages_for(user.role)
     if not allowed:
         st.warning(t("access.no_pages", lang), icon=":material/lock:")
