@@ -26,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import cookie_bridge
-from dashboards.access import may_open
+from dashboards.access import may_open, pages_for
 from dashboards.auth_store import LOCK_MINUTES, AuthStore, User
 from dashboards.formatting import plain
 from dashboards.i18n import t
@@ -131,6 +131,9 @@ def require_page(key: str, lang: str) -> User | None:
     user = current_user()
     if user is None or not may_open(user.role, key):
         st.warning(t("access.denied", lang), icon=":material/lock:")
+        home = pages_for(user.role) if user else []
+        if home:  # came by a link meant for another role: the way to the user's own first page
+            st.page_link(home[0].path, label=t(f"nav.{home[0].key}", lang), icon=home[0].icon)
         return None
     return user
 
