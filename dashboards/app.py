@@ -1,4 +1,5 @@
-"""Salescope dashboards: ``streamlit run dashboards/app.py`` (what ``salescope serve`` runs)."""
+"""Salescope dashboards, the Streamlit script. ``salescope serve`` runs it through ``server.py``, which adds the
+routes that set and clear the session cookie (``streamlit run dashboards/server.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 import logging  # noqa: E402
+from functools import partial  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
@@ -28,11 +30,39 @@ log = logging.getLogger("salescope.dashboards.app")
 st.set_page_config(page_title="Salescope", page_icon=":material/insights:", layout="wide")
 
 
-def _pages(specs, lang: str) -> list:
+def _pages(specs, lang: str, *, hidden: bool = False) -> list:
     return [
-        st.Page(spec.path, title=t(f"nav.{spec.key}", lang), icon=spec.icon, url_path=spec.key, default=i == 0)
+        st.Page(spec.path, title=t(f"nav.{spec.key}", lang), icon=spec.icon, url_path=spec.key,
+                default=i == 0 and not hidden, visibility="hidden" if hidden else "visible")
         for i, spec in enumerate(specs)
     ]
+
+
+def _no_access(key: str, lang: str) -> None:
+    st.title(t(f"nav.{key}", lang))
+    session.require_page(key, lang)  # refuses, with the way to the user's own first page
+
+
+def _no_access_pages(specs, lang: str) -> list:
+    # hidden stand-ins under the URLs of the pages this role may not open: a link to one of them says "no
+    # access" instead of showing Streamlit's "Page not found" dialog; the real page scripts stay out of this
+    # role's navigation
+    return [
+        st.Page(partial(_no_access, spec.key, lang), title=t(f"nav.{spec.key}", lang), icon=spec.icon,
+                url_path=spec.key, visibility="hidden")
+        for spec in specs
+    ]
+
+
+def _sign_in_page() -> None:
+    """Never run: signed out, this script shows the form itself whatever page the URL names."""
+
+
+def _signed_out_pages(lang: str) -> list:
+    # "/" resolves to this placeholder, not to a real page: after signing in, Streamlit does not find it
+    # and opens the user's own first page (a real page here would be opened, and refuse a role without it)
+    home = st.Page(_sign_in_page, title=t("login.title", lang), url_path="signin", default=True)
+    return [home, *_pages(PAGES, lang, hidden=True)]
 
 
 lang = language_selector()
@@ -44,16 +74,20 @@ except Exception:  # the auth database unreadable: say so, never a stack trace
     st.stop()
 
 if user is None:
-    # every page registered but hidden, so the URL (page and filters) survives the sign-in
-    st.navigation(_pages(PAGES, lang), position="hidden")
+    # every page registered but hidden, so the URL (page and filters) survives the sign-in without a
+    # "Page not found" dialog
+    st.navigation(_signed_out_pages(lang), position="hidden")
     session.login_form(lang)
+    session.sync_cookie()
     # the form is on screen already: load the charting library while the user types, so the first page
     # after signing in does not wait for the import (about a second on a cold server)
     import plotly.graph_objects  # noqa: F401
 else:
     session.sidebar_user(user, lang)
+    session.sync_cookie()
     allowed = pages_for(user.role)
     if not allowed:
         st.warning(t("access.no_pages", lang), icon=":material/lock:")
         st.stop()
-    st.navigation(_pages(allowed, lang)).run()
+    others = [p for p in PAGES if p not in allowed]
+    st.navigation(_pages(allowed, lang) + _no_access_pages(others, lang)).run()

@@ -11,6 +11,10 @@ the dashboards share this module.
   to sign in. A session ends at logout, after ``IDLE_MINUTES`` without activity, after ``MAX_HOURS``, when
   the user is disabled, or when the password is reset. Every page run re-validates the token and re-reads
   the role, so ``set-role`` and ``disable`` take effect on the next click.
+- Cookie tickets: the browser gets its session cookie from an HTTP route, not from the Streamlit script,
+  so the script hands over a one-time ticket (``issue_ticket``) valid ``TICKET_SECONDS``. The table keeps
+  the ticket's SHA-256 and the session token encrypted with a key derived from the ticket, so neither is
+  readable from the file; ``redeem_ticket`` deletes the row on first use. Ending a session drops its tickets.
 - Audit: logins (ok, failed, locked), logouts, expiries and CSV exports, with the time in UTC.
 """
 
@@ -35,6 +39,7 @@ LOCK_MINUTES = 15
 IDLE_MINUTES = 30
 MAX_HOURS = 12
 MIN_PASSWORD_LENGTH = 8
+TICKET_SECONDS = 60
 
 _HASHER = PasswordHasher()
 # verified against when the user does not exist, so an unknown name costs the same time as a wrong password
@@ -60,6 +65,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_seen_at TEXT NOT NULL,
     ended_at     TEXT,
     end_reason   TEXT
+);
+CREATE TABLE IF NOT EXISTS session_tickets (
+    ticket_sha256 TEXT PRIMARY KEY,
+    token_sha256  TEXT NOT NULL REFERENCES sessions(token_sha256),
+    sealed_token  TEXT NOT NULL,
+    expires_at    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit_log (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -99,6 +110,15 @@ class LoginResult:
     user: User | None = None
 
 
+@dataclass(frozen=True)
+class CookieSession:
+    """A redeemed ticket: the session token for the cookie and when the session ends at the latest."""
+
+    token: str
+    user: User
+    ends_at: datetime
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -113,6 +133,24 @@ def _dt(s: str | None) -> datetime | None:
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _xor_with_ticket(data: bytes, ticket: str) -> bytes:
+    # a keystream from the random one-time ticket (SHAKE-256): the stored ciphertext is useless without the
+    # ticket, and each key encrypts one token once; _sha(token) checks the result on the way back
+    key = hashlib.shake_256(b"salescope-ticket-seal\0" + ticket.encode()).digest(len(data))
+    return bytes(a ^ b for a, b in zip(data, key, strict=True))
+
+
+def _seal(token: str, ticket: str) -> str:
+    return _xor_with_ticket(token.encode(), ticket).hex()
+
+
+def _unseal(sealed: str, ticket: str) -> str | None:
+    try:
+        return _xor_with_ticket(bytes.fromhex(sealed), ticket).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 class AuthStore:
@@ -317,6 +355,7 @@ class AuthStore:
                     "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_sha256 = ?",
                     [_iso(now), reason, _sha(token)],
                 )
+                con.execute("DELETE FROM session_tickets WHERE token_sha256 = ?", [_sha(token)])
                 self._audit(con, s["username"], "session_ended", reason, now)
                 return None
             con.execute("UPDATE sessions SET last_seen_at = ? WHERE token_sha256 = ?", [_iso(now), _sha(token)])
@@ -335,6 +374,7 @@ class AuthStore:
                 "UPDATE sessions SET ended_at = ?, end_reason = 'logout' WHERE token_sha256 = ?",
                 [_iso(_now()), _sha(token)],
             )
+            con.execute("DELETE FROM session_tickets WHERE token_sha256 = ?", [_sha(token)])
             self._audit(con, s["username"], "logout", None)
 
     def _end_sessions(self, con: sqlite3.Connection, username: str, reason: str) -> None:
@@ -342,6 +382,54 @@ class AuthStore:
             "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE username = ? AND ended_at IS NULL",
             [_iso(_now()), reason, username],
         )
+        con.execute(
+            "DELETE FROM session_tickets WHERE token_sha256 IN (SELECT token_sha256 FROM sessions WHERE username = ?)",
+            [username],
+        )
+
+    # ---- cookie tickets ---------------------------------------------------------------------------
+
+    def issue_ticket(self, token: str | None, *, now: datetime | None = None) -> str | None:
+        """A one-time ticket the browser exchanges for ``token`` in its cookie; None when the session is over."""
+        if not token:
+            return None
+        now = now or _now()
+        ticket = secrets.token_urlsafe(32)
+        with self._db() as con:
+            con.execute("DELETE FROM session_tickets WHERE expires_at < ?", [_iso(now)])
+            if not con.execute(
+                "SELECT 1 FROM sessions WHERE token_sha256 = ? AND ended_at IS NULL", [_sha(token)]
+            ).fetchone():
+                return None
+            con.execute(
+                "INSERT INTO session_tickets (ticket_sha256, token_sha256, sealed_token, expires_at) VALUES (?, ?, ?, ?)",
+                [_sha(ticket), _sha(token), _seal(token, ticket), _iso(now + timedelta(seconds=TICKET_SECONDS))],
+            )
+        return ticket
+
+    def redeem_ticket(self, ticket: str | None, *, now: datetime | None = None) -> CookieSession | None:
+        """The live session behind ``ticket``, once: the ticket is gone after the first try, used or not."""
+        if not ticket or len(ticket) > 128:
+            return None
+        now = now or _now()
+        with self._db() as con:
+            row = con.execute("SELECT * FROM session_tickets WHERE ticket_sha256 = ?", [_sha(ticket)]).fetchone()
+            if row is None:
+                return None
+            con.execute("DELETE FROM session_tickets WHERE ticket_sha256 = ?", [_sha(ticket)])
+        if _dt(row["expires_at"]) <= now:
+            return None
+        token = _unseal(row["sealed_token"], ticket)
+        if token is None or _sha(token) != row["token_sha256"]:
+            return None
+        user = self.session_user(token, now=now)  # ended, idle, too old or disabled: no cookie
+        if user is None:
+            return None
+        with self._db() as con:
+            (created,) = con.execute(
+                "SELECT created_at FROM sessions WHERE token_sha256 = ?", [_sha(token)]
+            ).fetchone()
+        return CookieSession(token, user, _dt(created) + timedelta(hours=MAX_HOURS))
 
     # ---- audit ------------------------------------------------------------------------------------
 

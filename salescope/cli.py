@@ -150,7 +150,8 @@ def serve(
     s = _settings(home)
     if not s.serving_path.exists():
         console.print("[yellow]no snapshot published yet[/]: the pages will say how to run `salescope run`")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "app.py"),
+    # server.py: the app plus the routes that set and clear the HttpOnly session cookie
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "server.py"),
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
            "--client.toolbarMode", "viewer"]
     console.print(f"dashboard on http://localhost:{port}  (Ctrl+C to stop)")

@@ -1,6 +1,10 @@
 """The one place that knows every path and environment variable.
 
 Nothing else in Salescope reads ``os.environ``: libraries take a ``Settings`` (or plain paths).
+
+Environment: ``SALESCOPE_HOME`` (default ``.salescope``), ``SALESCOPE_DBT_THREADS`` (default 1),
+``SALESCOPE_COOKIE_SECURE`` (default off: the dashboard session cookie gets the ``Secure`` flag only when
+on, so it still works on http://localhost; turn it on when the dashboards are served over HTTPS).
 """
 
 from __future__ import annotations
@@ -13,18 +17,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 BUSINESS_TZ = "Asia/Shanghai"
 DEFAULT_AS_OF = "2026-06-30"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise ValueError(f"{name}={os.environ[name]!r} is not a yes/no value: use 1/true/yes/on or 0/false/no/off")
+    return raw in _TRUE
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
     dbt_threads: int = 1
+    cookie_secure: bool = False  # the dashboard session cookie is sent over HTTPS only
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
         raw = home or os.environ.get("SALESCOPE_HOME") or ".salescope"
         threads = int(os.environ.get("SALESCOPE_DBT_THREADS", "1"))
-        return cls(home=Path(raw).expanduser().resolve(), dbt_threads=threads)
+        return cls(home=Path(raw).expanduser().resolve(), dbt_threads=threads,
+                   cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"))
 
     @property
     def landing_dir(self) -> Path:

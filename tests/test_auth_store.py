@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from dashboards.auth_store import IDLE_MINUTES, LOCK_MINUTES, MAX_FAILED, MAX_HOURS, AuthError, AuthStore
+from dashboards.auth_store import (
+    IDLE_MINUTES,
+    LOCK_MINUTES,
+    MAX_FAILED,
+    MAX_HOURS,
+    TICKET_SECONDS,
+    AuthError,
+    AuthStore,
+)
 from salescope.cli import app
 from salescope.commands.users import DEMO_USERS, ensure_demo_users
 from salescope.settings import Settings
@@ -92,6 +100,93 @@ def test_logout_and_expiry_end_the_session_for_good(store):
         user = store.session_user(old, now=t0 + timedelta(hours=h) - timedelta(minutes=1))
     assert user is None
     assert ("alice", "logout") in events(store) and ("alice", "session_ended") in events(store)
+
+
+# ---- cookie tickets: the one-time ticket the page exchanges for its HttpOnly session cookie ----------------
+
+
+def test_a_ticket_gives_the_session_token_once(store):
+    store.add_user("alice", PW, "executive")
+    t0 = datetime.now(UTC)
+    token = store.login("alice", PW, now=t0).token
+    ticket = store.issue_ticket(token, now=t0)
+    assert ticket and ticket != token and len(ticket) >= 40
+    got = store.redeem_ticket(ticket, now=t0 + timedelta(seconds=1))
+    assert got.token == token and got.user.username == "alice"
+    assert got.ends_at == t0 + timedelta(hours=MAX_HOURS)  # the cookie may not outlive the absolute limit
+    assert store.redeem_ticket(ticket) is None  # used: gone
+    assert store.session_user(token).username == "alice"  # the session itself goes on
+
+
+def test_a_ticket_expires_and_a_failed_try_burns_it(store):
+    store.add_user("alice", PW, "executive")
+    t0 = datetime.now(UTC)
+    token = store.login("alice", PW, now=t0).token
+    late = store.issue_ticket(token, now=t0)
+    assert store.redeem_ticket(late, now=t0 + timedelta(seconds=TICKET_SECONDS + 1)) is None
+    assert store.redeem_ticket(late, now=t0) is None  # an expired try still used it up
+    assert store.redeem_ticket("not-a-ticket") is None
+    assert store.redeem_ticket("") is None and store.redeem_ticket(None) is None
+    assert store.redeem_ticket("x" * 10_000) is None
+    assert store.issue_ticket(None) is None
+
+
+def test_tickets_and_tokens_are_stored_only_hashed_or_sealed(store):
+    store.add_user("alice", PW, "executive")
+    token = store.login("alice", PW).token
+    tickets = [store.issue_ticket(token) for _ in range(3)]
+    con = sqlite3.connect(store.path)
+    rows = con.execute("SELECT ticket_sha256, token_sha256, sealed_token FROM session_tickets").fetchall()
+    dump = "\n".join(con.iterdump())
+    con.close()
+    assert len(rows) == 3
+    for secret in (token, *tickets):
+        assert secret not in dump
+        assert store.path.read_bytes().find(secret.encode()) == -1
+    assert len({sealed for _t, _h, sealed in rows}) == 3  # a new key per ticket: no two look alike
+    assert store.redeem_ticket(rows[0][0]) is None  # the stored hash is no ticket
+    assert store.redeem_ticket(tickets[1]).token == token
+
+
+def test_a_tampered_sealed_token_gives_nothing(store):
+    store.add_user("alice", PW, "executive")
+    token = store.login("alice", PW).token
+    ticket = store.issue_ticket(token)
+    con = sqlite3.connect(store.path)
+    (sealed,) = con.execute("SELECT sealed_token FROM session_tickets").fetchone()
+    flipped = f"{int(sealed[0], 16) ^ 1:x}{sealed[1:]}"
+    con.execute("UPDATE session_tickets SET sealed_token = ?", [flipped])
+    con.commit()
+    con.close()
+    assert store.redeem_ticket(ticket) is None
+
+
+def test_logout_password_reset_disable_and_expiry_revoke_tickets(store):
+    store.add_user("alice", PW, "executive")
+
+    def fresh() -> tuple[str, str]:
+        token = store.login("alice", PW).token
+        return token, store.issue_ticket(token)
+
+    token, ticket = fresh()
+    store.logout(token)
+    assert store.redeem_ticket(ticket) is None
+    assert store.issue_ticket(token) is None  # no ticket for an ended session
+    token, ticket = fresh()
+    store.reset_password("alice", "another-password")
+    assert store.redeem_ticket(ticket) is None and store.session_user(token) is None
+    store.reset_password("alice", PW)
+    token, ticket = fresh()
+    store.set_active("alice", False)
+    assert store.redeem_ticket(ticket) is None
+    store.set_active("alice", True)
+    t0 = datetime.now(UTC)
+    token = store.login("alice", PW, now=t0).token
+    ticket = store.issue_ticket(token, now=t0 + timedelta(minutes=IDLE_MINUTES + 1) - timedelta(seconds=30))
+    assert store.redeem_ticket(ticket, now=t0 + timedelta(minutes=IDLE_MINUTES + 1)) is None  # idle meanwhile
+    con = sqlite3.connect(store.path)
+    assert con.execute("SELECT count(*) FROM session_tickets").fetchone() == (0,)  # ended sessions keep none
+    con.close()
 
 
 def test_disable_and_role_change_apply_to_open_sessions(store):

@@ -1,6 +1,6 @@
-"""Real-browser tests: one `streamlit run` per module on a free localhost port, driven by Playwright with
-Debian's chromium (DESIGN.md: never a downloaded browser). Skipped, with the reason, where
-/usr/bin/chromium or playwright is missing; CI installs chromium (.ci/run)."""
+"""Real-browser tests: one `streamlit run dashboards/server.py` (what `salescope serve` runs) per module on a
+free localhost port, driven by Playwright with Debian's chromium (DESIGN.md: never a downloaded browser).
+Skipped, with the reason, where /usr/bin/chromium or playwright is missing; CI installs chromium (.ci/run)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "dashboards" / "app.py"
+SERVER = REPO / "dashboards" / "server.py"  # the app plus the session-cookie routes
 DESKTOP = {"width": 1280, "height": 900}
 
 if not CHROMIUM.exists():
@@ -53,7 +53,7 @@ def server(browser_home):
     port = _free_port()
     log = (browser_home / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(SERVER), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--client.showErrorDetails", "none", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
         env={**os.environ, "SALESCOPE_HOME": str(browser_home)}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
