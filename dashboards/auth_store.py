@@ -20,6 +20,7 @@ the dashboards share this module.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import sqlite3
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
 
 ROLES = ("sales_rep", "sales_manager", "finance", "executive", "data_steward", "admin")
 ROLES_NEEDING_CRM_USER = frozenset({"sales_rep", "sales_manager"})
@@ -135,21 +137,20 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _xor_with_ticket(data: bytes, ticket: str) -> bytes:
-    # a keystream from the random one-time ticket (SHAKE-256): the stored ciphertext is useless without the
-    # ticket, and each key encrypts one token once; _sha(token) checks the result on the way back
-    key = hashlib.shake_256(b"salescope-ticket-seal\0" + ticket.encode()).digest(len(data))
-    return bytes(a ^ b for a, b in zip(data, key, strict=True))
+def _fernet(ticket: str) -> Fernet:
+    # the random one-time ticket is the key: the stored token is useless without it (authenticated
+    # encryption from `cryptography`, not a home-made cipher)
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"salescope-ticket-seal\0" + ticket.encode()).digest()))
 
 
 def _seal(token: str, ticket: str) -> str:
-    return _xor_with_ticket(token.encode(), ticket).hex()
+    return _fernet(ticket).encrypt(token.encode()).decode("ascii")
 
 
 def _unseal(sealed: str, ticket: str) -> str | None:
     try:
-        return _xor_with_ticket(bytes.fromhex(sealed), ticket).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
+        return _fernet(ticket).decrypt(sealed.encode("ascii")).decode("ascii")
+    except (InvalidToken, ValueError, UnicodeError):
         return None
 
 
