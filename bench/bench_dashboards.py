@@ -5,8 +5,10 @@ run, so each figure on the page is a real DuckDB round trip on the read-only sna
 uses. Reported per page and role, as medians of ``--repeat`` runs: the time spent in queries (summed over
 ``dashboards.queries.run_query``, the one place the dashboards execute SQL) and the whole server-side script run.
 
-Usage: python bench/bench_dashboards.py --home DIR [--repeat 5] [--out bench/results_dashboards.json]
+Usage: python bench/bench_dashboards.py --home DIR [--repeat 5] [--label "a scale-10 home"]
+       [--out bench/results_dashboards.json]
 Make a scale-10 snapshot first: SALESCOPE_HOME=/tmp/s10 salescope run --scale 10   (then --home /tmp/s10)
+The report names the snapshot by --label, never by its path (results are committed; paths are per machine).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def main() -> None:
     ap.add_argument("--home", type=Path, required=True, help="SALESCOPE_HOME holding serving/serving.duckdb")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--label", default="a home", help="what the home is, for the report (e.g. 'a scale-10 home')")
     args = ap.parse_args()
     serving = args.home / "serving" / "serving.duckdb"
     if not serving.exists():
@@ -112,7 +115,8 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     over = {f"{p}/{r}": ms for p, by_role in queries_ms.items() for r, ms in by_role.items() if ms > BUDGET_MS}
     report = {
-        "snapshot": str(serving), "opportunities": n_opps, "repeat": args.repeat, "budget_ms": BUDGET_MS,
+        "snapshot": f"serving/serving.duckdb of {args.label}", "opportunities": n_opps, "repeat": args.repeat,
+        "budget_ms": BUDGET_MS,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "query_median_ms": queries_ms, "script_median_ms": script_ms, "over_budget": over, "errors": errors,
     }
