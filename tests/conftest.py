@@ -2,7 +2,7 @@
 
 The suite builds three full pipelines in all (DESIGN: keep `make test` fast): ``pipeline_home`` (clean
 drop), ``defect_pipeline_home`` (2% defects) and the crash test's rerun on a copy of ``pipeline_home``.
-Tests that change a home work on a copy (``copy_home``). Tests that use a pipeline home, run dbt or a
+Tests that change a home work on a copy (``shutil.copytree``). Tests that use a pipeline home, run dbt or a
 browser are marked ``slow`` here, so ``make test-fast`` (``pytest -m "not slow"``) builds none.
 """
 
@@ -52,7 +52,7 @@ def pipeline_home(tmp_path_factory, drop_factory) -> Path:
 @pytest.fixture(scope="session")
 def defect_pipeline_home(tmp_path_factory, drop_factory) -> Path:
     """A SALESCOPE_HOME after one run on a drop with 2% injected defects (scale 0.05, seed 11); it publishes
-    with warnings. Shared and read-only: copy it (``copy_home``) to change anything."""
+    with warnings. Shared and read-only: copy it to change anything."""
     from salescope.cli import run_pipeline
     from salescope.settings import Settings
 
@@ -62,14 +62,6 @@ def defect_pipeline_home(tmp_path_factory, drop_factory) -> Path:
     s.ensure_dirs()
     run_pipeline(s, drop, None)  # whether it published is what the tests check
     return home
-
-
-def copy_home(src: Path, dest: Path) -> Path:
-    """A private copy of a pipeline home (warehouse, snapshot, Dagster history), without logs and lock."""
-    import shutil
-
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("logs", "run.lock"))
-    return dest
 
 
 PIPELINE_FIXTURES = {"pipeline_home", "pipeline_copy", "defect_pipeline_home"}

@@ -116,7 +116,9 @@ attributed as (
         cast({{ dbt.date_trunc('month', 'w.won_at') }} as {{ type_date() }}) as month_start,
         sum(wt.w_first * w.amount_cny) as bookings_first_touch_cny,
         sum(wt.w_last * w.amount_cny) as bookings_last_touch_cny,
-        sum(wt.w_linear * w.amount_cny) as bookings_linear_cny,
+        -- each share fixed to 6 decimals before the sum: a sum of doubles adds in a different order from run
+        -- to run, and a total on a half cent then rounds either way (two runs published 366788.07 and .08)
+        sum(cast(wt.w_linear * w.amount_cny as decimal(38, 6))) as bookings_linear_cny,
         sum(wt.w_linear * w.is_new_customer) as new_customers_linear,
         sum(wt.w_first * w.is_new_customer) as new_customers_first_touch
     from weighted as wt
