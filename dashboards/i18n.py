@@ -11,6 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from contract.vocabularies import VOCABULARIES, en_name, zh_name
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 LANG_NAMES = {"zh": "中文", "en": "English"}
@@ -46,7 +48,46 @@ def catalog(lang: str) -> dict[str, str]:
         return _flatten(tomllib.load(f), "", {}, path)
 
 
-STRINGS: dict[str, dict[str, str]] = {lang: catalog(lang) for lang in LANGS}
+def _is_code(vocabulary: str, code: str) -> bool:
+    return any(term.code == code for term in VOCABULARIES.get(vocabulary, ()))
+
+
+def vocab_label(vocabulary: str, code: object, lang: str) -> str:
+    """How a code of a contract vocabulary (stage, region, channel, ...) is shown.
+
+    Its Chinese name from ``contract/vocabularies.py``, or its English name (``contract.vocabularies.en_name``);
+    for a code the marts add to a vocabulary (``size_band`` ``unknown``) the catalog's ``[<vocabulary>]`` table;
+    any other code as it is.
+    """
+    code = str(code)
+    if _is_code(vocabulary, code):
+        return zh_name(vocabulary, code) if lang == DEFAULT_LANG else en_name(vocabulary, code)
+    key = f"{vocabulary}.{code}"
+    return catalog(lang).get(key) or catalog(DEFAULT_LANG).get(key) or code
+
+
+def code_label(kind: str, code: object, lang: str) -> str:
+    """A code from the data shown by its label: ``kind`` is a contract vocabulary (``vocab_label``) or a
+    catalog namespace (``cust.lifecycle``: the key ``cust.lifecycle.<code>``); an unknown code as it is."""
+    return vocab_label(kind, code, lang) if kind in VOCABULARIES else label(f"{kind}.{code}", lang, code)
+
+
+@functools.cache
+def vocabulary_strings(lang: str) -> dict[str, str]:
+    """Every contract vocabulary code as a key ``<vocabulary>.<code>`` (``region.east``, ``role.admin``), so
+    ``t`` and ``label`` reach them too; the catalogs hold none of them."""
+    return {f"{v}.{term.code}": vocab_label(v, term.code, lang) for v, terms in VOCABULARIES.items() for term in terms}
+
+
+def _strings(lang: str) -> dict[str, str]:
+    ui, vocab = catalog(lang), vocabulary_strings(lang)
+    clash = sorted(set(ui) & set(vocab))
+    if clash:
+        raise ValueError(f"locales/{lang}.toml retypes vocabulary names that come from the contract: {clash}")
+    return {**ui, **vocab}
+
+
+STRINGS: dict[str, dict[str, str]] = {lang: _strings(lang) for lang in LANGS}
 
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -57,7 +98,8 @@ def t(key: str, lang: str, **kwargs: object) -> str:
 
 
 def label(key: str, lang: str, fallback: object) -> str:
-    """The string for ``key`` when there is one (codes from the data: stages, regions), else ``fallback``."""
+    """The string for ``key`` when there is one (codes from the data: ``region.east``, ``reason.stalled``), else
+    ``fallback``."""
     text = STRINGS.get(lang, {}).get(key) or STRINGS[DEFAULT_LANG].get(key)
     return text if text is not None else str(fallback)
 
