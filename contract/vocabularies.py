@@ -1,7 +1,8 @@
 """Vocabularies: the allowed values of the contract's enum columns.
 
 Each value has a canonical code (what the warehouse stores), its Chinese name and further aliases that
-real exports use; any spelling is read as the code.
+real exports use; any spelling is read as the code. The dashboards show a code by its Chinese name or its
+English name (``en_name``).
 """
 
 from __future__ import annotations
@@ -162,6 +163,25 @@ def zh_name(vocab: str, code: str) -> str:
         if term.code == code:
             return term.zh
     return str(code)
+
+
+# English names where a code's own spelling is not one. Every other code's English name is the code with
+# spaces for underscores and a capital first letter (initial_contact -> Initial contact, CNY -> CNY).
+EN_NAMES: dict[str, dict[str, str]] = {
+    "lead_source": {"wechat": "WeChat", "social": "Social media"},
+    "channel": {"wechat": "WeChat", "social": "Social media"},
+    "role": {"admin": "Administrator"},
+    "industry": {"it": "IT"},
+    "task_status": {"todo": "To do"},
+}
+
+
+def en_name(vocab: str, code: str) -> str:
+    """The English name of a code (the code itself when the vocabulary does not know it)."""
+    if code not in {t.code for t in VOCABULARIES.get(vocab, ())}:
+        return str(code)
+    name = EN_NAMES.get(vocab, {}).get(code) or code.replace("_", " ")
+    return name[:1].upper() + name[1:]
 
 
 def codes(vocab: str) -> list[str]:

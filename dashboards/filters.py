@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from dashboards.i18n import label, t
+from dashboards.i18n import t, vocab_label
 from dashboards.queries import DealFilter
 
 
@@ -70,7 +70,7 @@ def global_filters(options: pd.DataFrame, lang: str) -> DealFilter:
     regions = sorted(options["region"].dropna().unique().tolist())
     with st.container(horizontal=True):
         everything = t("filter.all", lang)
-        region = url_choice(t("filter.region", lang), regions, "region", lambda r: label(f"region.{r}", lang, r),
+        region = url_choice(t("filter.region", lang), regions, "region", lambda r: vocab_label("region", r, lang),
                             optional=True, placeholder=everything)
         sub = options if region is None else options[options["region"] == region]
         teams = dict(zip(sub["team_id"], sub["team_name"], strict=False))

@@ -22,7 +22,7 @@ from dashboards import db, testing
 from dashboards import formatting as fmt
 from dashboards import money_queries as mq
 from dashboards.filters import state_key
-from dashboards.i18n import STRINGS, month_label
+from dashboards.i18n import STRINGS, month_label, vocab_label
 from dashboards.money_ui import period_for
 from dashboards.scope import Scope
 
@@ -346,7 +346,7 @@ def test_channel_kpis_recomputed_from_sums(con, home, as_of, role, lang, period)
     # per channel: the three models side by side, each ROI from the period's sums
     table = frame_with(at, S["money.col.roi_linear"])
     assert len(table) == len(sums)
-    names = {S.get(f"money.source.{c}", c): c for c in sums["channel"]}
+    names = {vocab_label("lead_source", c, lang): c for c in sums["channel"]}
     by_channel = sums.set_index("channel")
     for _, row in table.iterrows():
         s = by_channel.loc[names[row[S["money.col.channel"]]]]

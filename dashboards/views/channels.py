@@ -12,7 +12,7 @@ from dashboards import formatting as fmt
 from dashboards import money_queries as mq
 from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
-from dashboards.i18n import label, t
+from dashboards.i18n import t, vocab_label
 from dashboards.scope import current_scope
 
 KEY = "channels"
@@ -62,7 +62,7 @@ def _cost_charts(df: pd.DataFrame, names: list[str], lang: str) -> None:
 
 
 def _table(df: pd.DataFrame, lang: str, period: mq.Period) -> None:
-    df = df.assign(channel=df["channel"].map(lambda c: label(f"money.source.{c}", lang, c)))
+    df = df.assign(channel=df["channel"].map(lambda c: vocab_label("lead_source", c, lang)))
     ui.table(df, lang, f"{KEY}.table", f"salescope_channels_{period.start:%Y-%m}_{period.end:%Y-%m}.csv",
              money=("spend_cny", "cost_per_opportunity_cny", "bookings_first_touch_cny", "bookings_last_touch_cny",
                     "bookings_linear_cny", "cac_cny"),
@@ -94,7 +94,7 @@ def render(lang: str) -> None:
     if df.empty:
         st.info(t("money.no_rows", lang), icon=":material/inbox:")
         return
-    names = [label(f"money.source.{c}", lang, c) for c in df["channel"]]
+    names = [vocab_label("lead_source", c, lang) for c in df["channel"]]
     _roi_chart(df, names, lang)
     st.caption(t("money.chn.roi_note", lang))
     _cost_charts(df, names, lang)

@@ -17,7 +17,7 @@ from dashboards import money_queries as mq
 from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
 from dashboards.db import Snapshot
-from dashboards.i18n import month_label, t
+from dashboards.i18n import month_label, t, vocab_label
 from dashboards.scope import Scope, current_scope
 
 KEY = "collections"
@@ -174,6 +174,7 @@ def render(lang: str) -> None:
 
     st.subheader(t("money.coll.contracts", lang))
     df = mq.contracts(snap, scope)
+    df = df.assign(contract_status=df["contract_status"].map(lambda s: vocab_label("contract_status", s, lang)))
     ui.table(df, lang, f"{KEY}.contracts", "salescope_contracts.csv",
            money=("contract_value_cny", "invoiced_cny", "collected_cny", "receivables_cny",
                   *(f"ar_{b}" for b in mq.AGING_BUCKETS)),

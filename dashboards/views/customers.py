@@ -18,7 +18,7 @@ from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards.db import Snapshot
 from dashboards.filters import global_filters
-from dashboards.i18n import label, t
+from dashboards.i18n import code_label, label, t, vocab_label
 from dashboards.queries import DealFilter
 from dashboards.scope import Scope, current_scope
 
@@ -31,7 +31,8 @@ LIFECYCLES = ("new", "active", "at_risk", "churned", "prospect")
 LIFECYCLE_COLORS = {"new": "#4c78a8", "active": "#54a24b", "at_risk": "#f58518", "churned": "#9d9d9d",
                     "prospect": "#b279a2"}
 TIER_COLORS = {"A": "#1f4e79", "B": "#4c78a8", "C": "#9ecae9", "D": "#c6dbef"}
-SEGMENT_LABELS = {"all": "cust.segment", "industry": "cust.industry", "region": "region", "size_band": "cust.size"}
+# how a segment is named: a contract vocabulary, or the catalog namespace cust.segment ("all")
+SEGMENT_LABELS = {"all": "cust.segment", "industry": "industry", "region": "region", "size_band": "size_band"}
 
 
 # ---- small helpers -------------------------------------------------------------------------------------
@@ -57,12 +58,13 @@ def _tier(v: object, lang: str) -> str:
     return t("cust.tier.none", lang) if v is None or pd.isna(v) else str(v)
 
 
-def _codes(df: pd.DataFrame, lang: str, **prefixes: str) -> pd.DataFrame:
-    """Codes from the data (industry, channel...) shown as labels; unknown codes stay as they are."""
+def _codes(df: pd.DataFrame, lang: str, **kinds: str) -> pd.DataFrame:
+    """Codes from the data shown as labels, per column a contract vocabulary (industry, channel...) or a
+    catalog namespace (cust.aging...); unknown codes stay as they are."""
     out = df.copy()
-    for col, prefix in prefixes.items():
+    for col, kind in kinds.items():
         if col in out.columns:
-            out[col] = out[col].map(lambda v, p=prefix: v if v is None or pd.isna(v) else label(f"{p}.{v}", lang, v))
+            out[col] = out[col].map(lambda v, k=kind: v if v is None or pd.isna(v) else code_label(k, v, lang))
     return out
 
 
@@ -99,7 +101,7 @@ def _account_labels(lang: str) -> dict[str, str]:
 
 
 def _account_rows(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    out = _codes(df, lang, industry="cust.industry", region="region", size_band="cust.size")
+    out = _codes(df, lang, industry="industry", region="region", size_band="size_band")
     lifecycle = out["ml_lifecycle"].where(out["ml_lifecycle"].notna(), out["lifecycle"])
     return out.assign(lifecycle=lifecycle.map(lambda v: _lifecycle(v, lang)))
 
@@ -256,13 +258,13 @@ def _nps(snap: Snapshot, scope: Scope, flt: DealFilter, lang: str) -> None:
         seg_type = seg_type if seg_type in types else types[0]
         part = df[df["segment_type"] == seg_type].sort_values("nps_year")
         prefix = SEGMENT_LABELS[seg_type]
-        fig = go.Figure(go.Bar(x=part["nps_year"], y=part["segment"].map(lambda v: label(f"{prefix}.{v}", lang, v)),
+        fig = go.Figure(go.Bar(x=part["nps_year"], y=part["segment"].map(lambda v: code_label(prefix, v, lang)),
                                orientation="h", customdata=part["responses_year"],
                                hovertemplate="%{y}: %{x:.0f} (n=%{customdata})<extra></extra>"))
         fig.update_layout(xaxis={"title": {"text": "NPS"}}, showlegend=False)
         _chart(_layout(fig, f"NPS · {t(f'cust.segtype.{seg_type}', lang)}", height=max(260, 28 * len(part) + 100)))
     table = df.assign(
-        segment=[label(f"{SEGMENT_LABELS.get(k, 'cust.segment')}.{s}", lang, s)
+        segment=[code_label(SEGMENT_LABELS.get(k, "cust.segment"), s, lang)
                  for k, s in zip(df["segment_type"], df["segment"], strict=True)],
         segment_type=df["segment_type"].map(lambda s: label(f"cust.segtype.{s}", lang, s)))
     labels = {"segment_type": t("ccol.segment_type", lang), "segment": t("ccol.segment", lang),
@@ -332,9 +334,8 @@ def _overview(snap: Snapshot, scope: Scope, lang: str) -> None:
 
 def _profile(p: pd.Series, lang: str) -> None:
     st.subheader(fmt.plain(p["account_name"] or p["account_id"]))
-    facts = [p["account_id"], label(f"cust.industry.{p['industry']}", lang, p["industry"] or fmt.NO_VALUE),
-             label(f"region.{p['region']}", lang, p["region"] or fmt.NO_VALUE),
-             label(f"cust.size.{p['size_band']}", lang, p["size_band"] or fmt.NO_VALUE), p["owner"]]
+    facts = [p["account_id"], *(fmt.NO_VALUE if p[c] is None or pd.isna(p[c]) else vocab_label(c, p[c], lang)
+                                for c in ("industry", "region", "size_band")), p["owner"]]
     st.caption(" · ".join(fmt.plain(v) for v in facts if v is not None and not pd.isna(v)))
     lifecycle = p["ml_lifecycle"] if not pd.isna(p["ml_lifecycle"]) else p["lifecycle"]
     nps, category, answered = p["last_nps_score"], p["last_nps_category"], p["last_nps_date"]
@@ -378,7 +379,7 @@ def _timeline(snap: Snapshot, scope: Scope, account_id: str, lang: str) -> None:
     total = int(df["total"].iloc[0])
     st.caption(t("cust.tp_caption", lang, n=f"{total:,}",
                  more=t("cust.tp_more", lang, shown=len(df)) if total > len(df) else ""))
-    _show(_codes(df, lang, channel="cust.channel", direction="cust.direction"),
+    _show(_codes(df, lang, channel="channel", direction="cust.direction"),
           {"occurred_at": t("col.when", lang), "channel": t("col.channel", lang),
            "direction": t("col.direction", lang), "duration_minutes": t("col.minutes", lang),
            "subject": t("col.subject", lang), "contact_name": t("col.contact", lang),
@@ -417,7 +418,7 @@ def _projects(snap: Snapshot, scope: Scope, account_id: str, lang: str) -> None:
               "actual_or_forecast_end_date": t("ccol.forecast_end", lang), "progress": t("ccol.progress", lang),
               "task_count": t("ccol.tasks", lang), "overdue_task_count": t("ccol.overdue_tasks", lang),
               "schedule_variance_days": t("ccol.variance", lang)}
-    _show(_codes(df, lang, project_status="cust.status"), labels, "customers.projects", lang, key="cust_projects",
+    _show(_codes(df, lang, project_status="project_status"), labels, "customers.projects", lang, key="cust_projects",
           config={labels["progress"]: st.column_config.ProgressColumn(format="percent", min_value=0.0,
                                                                        max_value=1.0)})
 

@@ -15,7 +15,7 @@ import streamlit as st
 from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards.filters import global_filters
-from dashboards.i18n import label, t
+from dashboards.i18n import code_label, label, t, vocab_label
 from dashboards.scope import current_scope
 
 DEAL_PARAM = "deal"
@@ -69,7 +69,7 @@ def _deal_page(snap, scope, deal_id: str, lang: str) -> None:
     st.caption(" · ".join(fmt.plain(v) for v in (d["opportunity_id"], d["account_name"] or d["account_id"], d["owner"])))
     cells = st.columns(4)
     cells[0].metric(t("col.amount", lang), fmt.money(d["amount_cny"], lang), border=True)
-    cells[1].metric(t("col.stage", lang), label(f"stage.{d['current_stage']}", lang, d["current_stage"]), border=True)
+    cells[1].metric(t("col.stage", lang), vocab_label("stage", d['current_stage'], lang), border=True)
     days = d["days_in_current_stage"]
     cells[2].metric(t("col.days_in_stage", lang), fmt.NO_VALUE if pd.isna(days) else str(int(days)), border=True)
     cells[3].metric(t("col.pushes", lang), str(int(d["push_count"] or 0)), border=True)
@@ -103,8 +103,8 @@ def _deal_page(snap, scope, deal_id: str, lang: str) -> None:
     st.subheader(t("deal.stages", lang))
     if pagekit.require_tables(snap, lang, "marts.fct_stage_transitions"):
         hist = queries.stage_history(snap, scope, deal_id)
-        hist = hist.assign(stage=hist["stage"].map(lambda s: label(f"stage.{s}", lang, s)),
-                           next_stage=hist["next_stage"].map(lambda s: label(f"stage.{s}", lang, s) if s else ""))
+        hist = hist.assign(stage=hist["stage"].map(lambda s: vocab_label("stage", s, lang)),
+                           next_stage=hist["next_stage"].map(lambda s: vocab_label("stage", s, lang) if s else ""))
         _table(hist, lang, {"stage": t("col.stage", lang), "entered_at": t("col.entered", lang),
                             "exited_at": t("col.exited", lang), "days_in_stage": t("col.days_in_stage", lang),
                             "next_stage": t("col.next_stage", lang), "is_regression": t("col.regression", lang)})
@@ -114,6 +114,8 @@ def _deal_page(snap, scope, deal_id: str, lang: str) -> None:
         if tp.empty:
             st.info(t("deal.no_touchpoints", lang), icon=":material/inbox:")
         else:
+            tp = tp.assign(channel=tp["channel"].map(lambda c: code_label("channel", c, lang)),
+                           direction=tp["direction"].map(lambda d: code_label("cust.direction", d, lang)))
             _table(tp, lang, {"occurred_at": t("col.when", lang), "channel": t("col.channel", lang),
                               "direction": t("col.direction", lang), "duration_minutes": t("col.minutes", lang),
                               "subject": t("col.subject", lang), "by_user": t("col.owner", lang)})
@@ -164,7 +166,8 @@ def render(lang: str) -> None:
         "days_since_last_touch": t("col.since_touch", lang), "push_count": t("col.pushes", lang),
         "regression_count": t("col.regressions", lang), "expected_close_date": t("col.expected_close", lang),
     }
-    table = deals.assign(current_stage=deals["current_stage"].map(lambda s: label(f"stage.{s}", lang, s)))
+    table = deals.assign(current_stage=deals["current_stage"].map(lambda s: vocab_label("stage", s, lang)),
+                         region=deals["region"].map(lambda r: vocab_label("region", r, lang)))  # filters keep codes
     table = table[[c for c in labels if c in table.columns]].rename(columns=labels)
     event = st.dataframe(
         table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="deal_table",

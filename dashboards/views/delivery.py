@@ -12,7 +12,7 @@ from dashboards import money_queries as mq
 from dashboards import money_ui as ui
 from dashboards import pagekit, queries, session
 from dashboards.filters import url_choice
-from dashboards.i18n import label, t
+from dashboards.i18n import t, vocab_label
 from dashboards.scope import current_scope
 
 KEY = "delivery"
@@ -48,7 +48,7 @@ def _charts(hist: pd.DataFrame, by_status: pd.DataFrame, lang: str) -> None:
         fig.update_layout(xaxis={"title": {"text": t("money.dlv.axis.variance", lang)}})
         ui.plot(ui.layout(fig, t("money.dlv.chart.variance", lang), legend=False))
     with right:
-        names = [label(f"money.status.{s}", lang, s) for s in by_status["project_status"]]
+        names = [vocab_label("project_status", s, lang) for s in by_status["project_status"]]
         fig = go.Figure([go.Bar(x=names, y=by_status["projects"], name=t("money.dlv.series.projects", lang)),
                          go.Bar(x=names, y=by_status["overdue_tasks"], name=t("money.dlv.series.overdue", lang))])
         fig.update_layout(barmode="group")
@@ -56,7 +56,7 @@ def _charts(hist: pd.DataFrame, by_status: pd.DataFrame, lang: str) -> None:
 
 
 def _table(df: pd.DataFrame, lang: str) -> None:
-    df = df.assign(project_status=df["project_status"].map(lambda s: label(f"money.status.{s}", lang, s)))
+    df = df.assign(project_status=df["project_status"].map(lambda s: vocab_label("project_status", s, lang)))
     ui.table(df, lang, f"{KEY}.projects", "salescope_projects.csv", progress=("progress",))
 
 
@@ -74,7 +74,7 @@ def render(lang: str) -> None:
     info = queries.publish_info(snap)
     st.caption(t("money.as_of", lang, as_of=(info.as_of if info else None) or fmt.NO_VALUE))
     status = url_choice(t("money.dlv.status", lang), mq.project_statuses(snap, scope), STATUS_PARAM,
-                        lambda v: label(f"money.status.{v}", lang, v), optional=True,
+                        lambda v: vocab_label("project_status", v, lang), optional=True,
                         placeholder=t("filter.all", lang), width=240)
     totals = mq.delivery_totals(snap, scope, status)
     if not totals.get("projects"):

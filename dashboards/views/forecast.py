@@ -15,7 +15,7 @@ from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
 from dashboards.filters import global_filters, url_choice
-from dashboards.i18n import label, t
+from dashboards.i18n import t, vocab_label
 from dashboards.scope import current_scope
 
 KEY = "forecast"
@@ -54,7 +54,7 @@ def _group_label(level: str, group_id: str, team_name: object, lang: str) -> str
     if level == "company":
         return t("fc.level.company", lang)
     if level == "region":
-        return label(f"region.{group_id}", lang, group_id)
+        return vocab_label("region", group_id, lang)
     return str(team_name) if isinstance(team_name, str) and team_name else group_id
 
 
@@ -167,14 +167,14 @@ def _trend(snap, scope, flt, lang: str) -> None:
         part = df[df["stage"] == stage]
         if not part.empty:
             fig.add_scatter(x=part["snapshot_date"], y=part["amount_cny"] / div, mode="lines", stackgroup="pipe",
-                            name=label(f"stage.{stage}", lang, stage),
+                            name=vocab_label("stage", stage, lang),
                             hovertemplate="%{x|%Y-%m-%d}<br>%{y:,.1f}<extra></extra>")
     fig.update_layout(title={"text": t("fc.chart.trend", lang)}, height=340, margin=MARGIN,
                       legend={"orientation": "h", "y": -0.2},
                       yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
     st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
     table = df.assign(snapshot_date=df["snapshot_date"].astype(str),
-                      stage=df["stage"].map(lambda s: label(f"stage.{s}", lang, s)))
+                      stage=df["stage"].map(lambda s: vocab_label("stage", s, lang)))
     _table(table, _cols(lang, "snapshot_date", "stage", "amount_cny", "deals"), "trend",
            "salescope_pipeline_trend.csv", lang)
 

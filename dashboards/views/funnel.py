@@ -17,7 +17,7 @@ from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
 from dashboards.filters import global_filters, url_choice
-from dashboards.i18n import label, t
+from dashboards.i18n import t, vocab_label
 from dashboards.scope import current_scope
 
 KEY = "funnel"
@@ -30,7 +30,7 @@ BAR_COLOR = "#1f77b4"
 
 
 def _stage(s: str, lang: str) -> str:
-    return label(f"stage.{s}", lang, s)
+    return vocab_label("stage", s, lang)
 
 
 def _cards(stages: pd.DataFrame, lang: str) -> None:
@@ -101,7 +101,7 @@ def _days(days: pd.DataFrame, lang: str) -> None:
 
 def _group_name(by: str, g: str, team_names: dict[str, str], lang: str) -> str:
     if by == "lead_source":
-        return label(f"fn.source.{g}", lang, g)
+        return vocab_label("lead_source", g, lang)
     if by == "team":
         return team_names.get(g, g)
     return g
@@ -152,7 +152,7 @@ def render(lang: str) -> None:
         return
     with st.container(horizontal=True, vertical_alignment="bottom"):
         window = url_choice(t("fn.window", lang), WINDOWS, "cohorts", lambda w: t(f"fn.window.{w}", lang))
-        source = url_choice(t("fn.source", lang), sources, "source", lambda s: label(f"fn.source.{s}", lang, s),
+        source = url_choice(t("fn.source", lang), sources, "source", lambda s: vocab_label("lead_source", s, lang),
                             optional=True, placeholder=t("filter.all", lang))
     options = queries.filter_options(snap, scope)
     flt = global_filters(options, lang)

@@ -18,7 +18,7 @@ from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
 from dashboards.access import may_open
 from dashboards.filters import global_filters, month_picker, state_key, url_choice
-from dashboards.i18n import label, t
+from dashboards.i18n import t, vocab_label
 from dashboards.queries import DealFilter
 from dashboards.scope import current_scope
 
@@ -80,7 +80,7 @@ def _breadcrumb(flt: DealFilter, names: dict[str, str], scope_role: str, lang: s
         st.button(t("perf.path.all", lang), icon=":material/home:", on_click=_up, args=("region", "team", "rep"),
                   key="perf_up_all", type="tertiary")
         if flt.region and (flt.team_id or flt.owner_user_id):
-            st.button(label(f"region.{flt.region}", lang, flt.region), on_click=_up, args=("team", "rep"),
+            st.button(vocab_label("region", flt.region, lang), on_click=_up, args=("team", "rep"),
                       key="perf_up_region", type="tertiary")
         if flt.team_id and flt.owner_user_id:
             st.button(fmt.plain(names.get(flt.team_id, flt.team_id)), on_click=_up, args=("rep",), key="perf_up_team",
@@ -115,7 +115,7 @@ def _groups(snap, scope, flt: DealFilter, period: sq.Period, by: str, lang: str,
         return
     st.subheader(t(f"perf.by_{by}", lang))
     st.caption(t("perf.drill_hint", lang))
-    name = (df["group_id"].map(lambda r: label(f"region.{r}", lang, r)) if by == "region"
+    name = (df["group_id"].map(lambda r: vocab_label("region", r, lang)) if by == "region"
             else df["team_name"].fillna(df["group_id"]))
     df = df.assign(name=name)
     cols = {"name": t(f"perf.col.{by}", lang), **_measure_cols(lang)}
@@ -149,7 +149,7 @@ def _leaderboard(snap, scope, flt: DealFilter, period: sq.Period, lang: str, suf
     st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
     parents = {"team": df["team_id"].astype(str).tolist(), "region": df["region"].astype(str).tolist()}
     df = df.assign(rank=range(1, len(df) + 1), team=df["team_name"].fillna(df["team_id"]),
-                   region=df["region"].map(lambda r: label(f"region.{r}", lang, r)))
+                   region=df["region"].map(lambda r: vocab_label("region", r, lang)))
     cols = {"rank": t("perf.col.rank", lang), "user_name": t("perf.col.rep", lang), "team": t("perf.col.team", lang),
             "region": t("perf.col.region", lang), **_measure_cols(lang)}
     if clickable:
@@ -179,7 +179,7 @@ def _deals(snap, scope, flt: DealFilter, period: sq.Period, role: str, lang: str
     st.caption(t("perf.deals_caption", lang, won=int(counts.get("won", 0)), lost=int(counts.get("lost", 0)),
                  open=int(counts.get("open", 0))))
     df = df.assign(status=df["status"].map(lambda s: t(f"perf.status.{s}", lang)),
-                   current_stage=df["current_stage"].map(lambda s: label(f"stage.{s}", lang, s)))
+                   current_stage=df["current_stage"].map(lambda s: vocab_label("stage", s, lang)))
     cols = {"opportunity_id": t("col.deal_id", lang), "opportunity_name": t("col.deal", lang),
             "account_name": t("col.account", lang), "status": t("perf.col.status", lang),
             "current_stage": t("col.stage", lang), "amount_cny": t("col.amount", lang),

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboards import pagekit, session
 from dashboards.auth_store import ROLES, AuthError, new_password
-from dashboards.i18n import t
+from dashboards.i18n import t, vocab_label
 
 
 def _users_table(lang: str) -> pd.DataFrame:
@@ -20,7 +20,7 @@ def _users_table(lang: str) -> pd.DataFrame:
         {
             t("ucol.username", lang): u.username,
             t("ucol.name", lang): u.display_name,
-            t("ucol.role", lang): t(f"role.{u.role}", lang),
+            t("ucol.role", lang): vocab_label("role", u.role, lang),
             t("ucol.crm_user", lang): u.crm_user_id or "",
             t("ucol.active", lang): u.is_active,
             t("ucol.locked", lang): u.is_locked(now),
@@ -56,7 +56,7 @@ def render(lang: str) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     session.download_csv(table, "users.list", "salescope_users.csv", lang, key="dl_users")
     names = [u.username for u in store.list_users()]
-    role_fmt = lambda r: t(f"role.{r}", lang)  # noqa: E731
+    role_fmt = lambda r: vocab_label("role", r, lang)  # noqa: E731
 
     with st.expander(t("users.add", lang), icon=":material/person_add:"), st.form("add_user", clear_on_submit=True):
         username = st.text_input(t("ucol.username", lang))
