@@ -60,7 +60,7 @@ select
         case
             when c.account_id is null then 'prospect'
             when c.is_churned then 'churned'
-            when c.first_purchase_date > {{ dbt.dateadd('month', -12, as_of_date()) }} then 'new'
+            when c.first_purchase_date > {{ dbt.dateadd('month', -var('new_customer_months'), as_of_date()) }} then 'new'
             else 'active'
         end
         as {{ dbt.type_string() }}

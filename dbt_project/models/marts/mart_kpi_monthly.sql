@@ -58,17 +58,18 @@ activity_events as (
 
 ),
 
--- each customer's last won deal or invoice on or before a date, at the period end and 12 months earlier
+-- each customer's last won deal or invoice on or before a date, at the period end and one churn-rate period
+-- (var churn_rate_period_months) earlier
 customer_dates as (
 
     select
         m.month_start,
         m.period_end,
-        cast({{ dbt.dateadd('month', -12, 'm.period_end') }} as {{ type_date() }}) as year_before,
+        cast({{ dbt.dateadd('month', -var('churn_rate_period_months'), 'm.period_end') }} as {{ type_date() }}) as year_before,
         c.account_id
     from months as m
     inner join customers as c
-        on c.first_purchase_date <= {{ dbt.dateadd('month', -12, 'm.period_end') }}
+        on c.first_purchase_date <= {{ dbt.dateadd('month', -var('churn_rate_period_months'), 'm.period_end') }}
 
 ),
 

@@ -26,7 +26,7 @@ trailing_12m as (
         on prev.level = cur.level
         and prev.group_id = cur.group_id
         and prev.month <= cur.month
-        and prev.month > {{ dbt.dateadd('month', -12, 'cur.month') }}
+        and prev.month > {{ dbt.dateadd('month', -var('velocity_window_months'), 'cur.month') }}
     group by cur.level, cur.group_id, cur.month, cur.period_end, cur.open_count
 
 ),
