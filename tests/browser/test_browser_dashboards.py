@@ -5,6 +5,7 @@ Screenshots: tests/browser/screenshots/<role>-<page>-{desktop,phone}.png (git-ig
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -18,7 +19,6 @@ ZH = STRINGS["zh"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}  # the page fixture's viewport (conftest.py)
 PHONE = {"width": 390, "height": 844}
-FIRST_RENDER_BUDGET_S = 2.0
 # error text a user must never see
 ERROR_TEXT = re.compile("Traceback|Exception|Error:|" + "|".join(
     re.escape(STRINGS[lang][k]) for lang in ("zh", "en") for k in ("error.generic", "error.snapshot")))
@@ -44,6 +44,24 @@ def settle(page) -> None:
     )
 
 
+def phone_layout(page) -> None:
+    """Switch to the phone viewport and wait for the page to be laid out at that width (never for a time).
+
+    Streamlit re-lays out after the resize: read too early, stMain still has the desktop width (the 820 px
+    reading of issue 11). Waits until stMain is no wider than the screen and nothing in it is wider than
+    stMain; if that never happens within 10 s the caller's assertions report the widths it has."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.set_viewport_size(PHONE)
+    settle(page)
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            """(w) => { const m = document.querySelector('[data-testid="stMain"]');
+                        return m && m.clientWidth <= w && m.scrollWidth <= m.clientWidth + 1
+                               && document.documentElement.scrollWidth <= w + 1; }""",
+            arg=PHONE["width"], timeout=10_000)
+
+
 def assert_clean(page, where: str) -> None:
     assert page.get_by_test_id("stException").count() == 0, where
     body = page.get_by_test_id("stMain").inner_text()
@@ -56,8 +74,7 @@ def shoot(page, name: str, phone: bool = True) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
     if not phone:
         return
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(250)
+    phone_layout(page)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
     # Streamlit scrolls inside stMain, not the document: both must fit the screen
     width, main_width, main_visible = page.evaluate(
