@@ -2,8 +2,7 @@
 
 Every figure the page shows is compared with an independent SQL computation on the snapshot's marts, with the
 row scope written out here again (a rep: own deals; a manager: the team's deals; finance and executive: all),
-in zh and en. Invoice sections need marts.fct_invoices: when the snapshot has none yet, those checks skip and
-the page must say "not yet available" instead.
+in zh and en. The pipeline always publishes marts.fct_invoices, so the invoice sections are always checked.
 """
 
 from __future__ import annotations
@@ -64,12 +63,6 @@ def users(con) -> dict[str, str | None]:
 
 
 @pytest.fixture(scope="module")
-def has_invoices(con) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-                            "AND table_name = 'fct_invoices'").fetchone()[0])
-
-
-@pytest.fixture(scope="module")
 def as_of(con) -> date:
     return con.execute("SELECT max(as_of) FROM meta.publish_log").fetchone()[0]
 
@@ -119,30 +112,26 @@ def collections_pages(home, users) -> dict[str, AppTest]:
 
 
 @pytest.mark.parametrize("role", ["sales_rep", "sales_manager", "finance", "executive"])
-def test_collections_kpis_equal_sql_in_scope(con, users, collections_pages, has_invoices, role):
+def test_collections_kpis_equal_sql_in_scope(con, users, collections_pages, role):
     at, crm = collections_pages[role], users[role]
     lang = "en" if role == "finance" else "zh"
     S = ZH if lang == "zh" else EN
     m = metrics(at)
     c = scoped(con, role, crm, """
         SELECT sum(contract_value_cny)::DOUBLE AS value, sum(invoiced_cny)::DOUBLE AS invoiced,
-               sum(collected_cny)::DOUBLE AS collected, sum(receivables_cny)::DOUBLE AS receivables,
-               sum(ar_over_90)::DOUBLE AS over_90
+               sum(collected_cny)::DOUBLE AS collected
         FROM marts.mart_collections WHERE opportunity_id IN {deals}""").iloc[0]
     assert m[S["money.coll.kpi.contract_value"]] == fmt.money(c["value"], lang)
     assert m[S["money.coll.kpi.invoiced"]] == fmt.money(c["invoiced"], lang)
     assert m[S["money.coll.kpi.collected_pct"]] == fmt.percent(c["collected"] / c["value"])
     assert m[S["money.coll.kpi.billed_pct"]] == fmt.percent(c["invoiced"] / c["value"])
-    if has_invoices:  # receivables and aging straight from the invoices
-        inv = scoped(con, role, crm, """
-            SELECT sum(unpaid_cny)::DOUBLE AS receivables,
-                   coalesce(sum(unpaid_cny) FILTER (WHERE aging_bucket = 'over_90'), 0)::DOUBLE AS over_90
-            FROM marts.fct_invoices WHERE opportunity_id IN {deals}""").iloc[0]
-        receivables, over_90 = inv["receivables"], inv["over_90"]
-    else:
-        receivables, over_90 = c["receivables"], c["over_90"]
-    assert m[S["money.coll.kpi.receivables"]] == fmt.money(receivables, lang)
-    assert m[S["money.coll.kpi.over_90"]] == fmt.money(over_90, lang)
+    # receivables and aging straight from the invoices
+    inv = scoped(con, role, crm, """
+        SELECT sum(unpaid_cny)::DOUBLE AS receivables,
+               coalesce(sum(unpaid_cny) FILTER (WHERE aging_bucket = 'over_90'), 0)::DOUBLE AS over_90
+        FROM marts.fct_invoices WHERE opportunity_id IN {deals}""").iloc[0]
+    assert m[S["money.coll.kpi.receivables"]] == fmt.money(inv["receivables"], lang)
+    assert m[S["money.coll.kpi.over_90"]] == fmt.money(inv["over_90"], lang)
     assert at.metric[0].help == S["money.coll.help.contract_value"]
 
 
@@ -184,9 +173,7 @@ def test_dso_card_is_the_mart_latest_month(con, as_of, collections_pages, role):
 
 
 @pytest.mark.parametrize("role", ["sales_rep", "sales_manager", "executive"])
-def test_overdue_invoices_are_the_scope_longest_first(con, users, collections_pages, has_invoices, role):
-    if not has_invoices:
-        pytest.skip("marts.fct_invoices is not in the pipeline snapshot yet (the lead is adding it)")
+def test_overdue_invoices_are_the_scope_longest_first(con, users, collections_pages, role):
     at, crm = collections_pages[role], users[role]
     expected = scoped(con, role, crm, """
         SELECT invoice_id, days_past_due, unpaid_cny::DOUBLE AS unpaid FROM marts.fct_invoices
@@ -216,9 +203,7 @@ def test_sales_to_cash_medians_equal_sql(con, users, collections_pages, role):
     assert counts[S["money.s2c.step.created_to_won"]] == rows["created_to_won_days"].notna().sum()
 
 
-def test_billed_by_month_equals_invoices(con, home, users, as_of, has_invoices):
-    if not has_invoices:
-        pytest.skip("marts.fct_invoices is not in the pipeline snapshot yet (the lead is adding it)")
+def test_billed_by_month_equals_invoices(con, home, users, as_of):
     snap = db.current_snapshot(home / "serving" / "serving.duckdb")
     rep = users["sales_rep"]
     months = mq.month_span(snap, "marts.mart_dso_monthly", as_of)
