@@ -9,3 +9,15 @@
                   as {{ type_money() }})
     end
 {%- endmacro %}
+
+{#- Every column of `model` plus `amount` in CNY as `cny_column`, at the rate of the row's `date_column`
+    (int_fx_rates_daily, same currency): the body of the int_* conversion views, written once. -#}
+{% macro with_cny(model, amount, date_column, cny_column) -%}
+select
+    s.*,
+    {{ to_cny('s.' ~ amount, 's.currency', 'fx.rate_to_cny') }} as {{ cny_column }}
+from {{ ref(model) }} as s
+left join {{ ref('int_fx_rates_daily') }} as fx
+    on fx.rate_date = s.{{ date_column }}
+    and fx.currency = s.currency
+{%- endmacro %}

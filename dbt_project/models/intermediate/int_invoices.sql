@@ -2,22 +2,6 @@
 -- (METRICS.md: amounts are CNY at the rate of the event's date). Conversion lives here, not in staging, so
 -- staging reads only its source and the layers flow one way (staging -> intermediate -> marts).
 
-with s as (
-
-    select * from {{ ref('stg_crm__invoices') }}
-
-),
-
-fx as (
-
-    select * from {{ ref('int_fx_rates_daily') }}
-
-)
-
-select
-    s.*,
-    {{ to_cny('s.amount', 's.currency', 'fx.rate_to_cny') }} as amount_cny
-from s
-left join fx
-    on fx.rate_date = s.invoice_date
-    and fx.currency = s.currency
+-- depends_on: {{ ref('stg_crm__invoices') }}
+-- depends_on: {{ ref('int_fx_rates_daily') }}
+{{ with_cny('stg_crm__invoices', 'amount', 'invoice_date', 'amount_cny') }}
