@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from salescope.commands import ltv as ltv_command
 from salescope.commands import quality as quality_command
 from salescope.commands import run as run_command
 from salescope.commands import users as users_command
+from salescope.commands.common import fail, parse_date
 from salescope.commands.run import run_pipeline  # noqa: F401  (the programmatic entry tests and benches use)
 from salescope.settings import DEFAULT_AS_OF, REPO_ROOT, Settings
 
@@ -44,20 +44,6 @@ def _settings(home: Path | None) -> Settings:
     return s
 
 
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _parse_date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        _fail(f"{what} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-06-30")
-
-
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the drop into.")],
@@ -76,10 +62,10 @@ def generate(
         with console.status("generating…") as status:
             manifest = run_generator(
                 out, scale=scale, seed=seed, fmt=fmt, encoding=encoding, defect_rate=defect_rate,
-                as_of=_parse_date(as_of, "--as-of"), progress=lambda m: status.update(f"generating: {m}"),
+                as_of=parse_date(as_of, "--as-of"), progress=lambda m: status.update(f"generating: {m}"),
             )
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     rows = sum(manifest["rows"].values())
     console.print(
         f"[green]wrote[/] {len(manifest['rows'])} files, {rows:,} rows, {len(manifest['defects']):,} injected defects "
@@ -103,12 +89,12 @@ def ingest(
 
     s = _settings(home)
     if not source.is_dir():
-        _fail(f"{source} is not a folder: pass the folder that holds your export files")
+        fail(f"{source} is not a folder: pass the folder that holds your export files")
     run_id = f"ingest-{uuid.uuid4().hex[:12]}"
     con = duckdb.connect(str(s.warehouse_path))
     try:
         result = ingest_directory(
-            con, source, as_of=_parse_date(as_of, "--as-of") or today_in_business_tz(), run_id=run_id,
+            con, source, as_of=parse_date(as_of, "--as-of") or today_in_business_tz(), run_id=run_id,
             progress=lambda m: console.print(f"  {m}"),
         )
         flagged = run_cross_checks(con, run_id=run_id)

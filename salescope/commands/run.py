@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from salescope.commands.common import fail, parse_date
 from salescope.settings import DEFAULT_AS_OF, Settings
 
 console = Console(stderr=True)
@@ -62,13 +63,13 @@ def run(
 
     s = Settings.from_env(home)
     s.ensure_dirs()
-    given = _parse_date(as_of)
+    given = parse_date(as_of)
     if source is None:
         source = demo_source(s, scale, seed)
         users_command.ensure_demo_users(s, source)
         given = given or date.fromisoformat(DEFAULT_AS_OF)
     elif not source.is_dir():
-        _fail(f"--source {source} is not a folder: pass the folder that holds your export files")
+        fail(f"--source {source} is not a folder: pass the folder that holds your export files")
     raise typer.Exit(execute_with_display(s, source.resolve(), given, wait=wait, verbose=verbose))
 
 
@@ -103,20 +104,6 @@ def execute_with_display(s: Settings, source: Path, as_of: date | None, *, wait:
         return 130
     _print_summary(s, outcome, time.perf_counter() - started, log_path)
     return 0 if outcome.published else 1
-
-
-def _parse_date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        _fail(f"--as-of {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-06-30")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def demo_source(s: Settings, scale: float, seed: int) -> Path:
@@ -360,13 +347,13 @@ def stop(
         return
     holder = lock.read_holder()
     if holder is None or holder.host != socket.gethostname():
-        _fail(f"{describe_holder(holder)}: it runs on another machine; stop it there")
+        fail(f"{describe_holder(holder)}: it runs on another machine; stop it there")
     console.print(f"stopping: {describe_holder(holder)}")
     os.kill(holder.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process_alive(holder.pid):
         time.sleep(0.2)
     if process_alive(holder.pid):
-        _fail(f"pid {holder.pid} did not stop within {timeout:.0f}s; `kill -9 {holder.pid}` is safe "
+        fail(f"pid {holder.pid} did not stop within {timeout:.0f}s; `kill -9 {holder.pid}` is safe "
               "(the next run recovers), then run again", code=1)
     console.print("stopped; the last published snapshot is still serving")
