@@ -41,13 +41,20 @@ def pick_users(serving: Path) -> dict[str, str | None]:
     try:
         rep, team = con.execute("""SELECT owner_user_id, team_id FROM marts.fct_opportunities GROUP BY ALL
                                    ORDER BY count(*) DESC, owner_user_id LIMIT 1""").fetchone()
-        (mgr,) = con.execute("SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?",
-                             [team]).fetchone()
+        (mgr,) = con.execute(
+            "SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?", [team]
+        ).fetchone()
         (n_opps,) = con.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()
     finally:
         con.close()
-    return {"sales_rep": rep, "sales_manager": mgr, "finance": None, "executive": None, "data_steward": None,
-            "admin": None}, n_opps
+    return {
+        "sales_rep": rep,
+        "sales_manager": mgr,
+        "finance": None,
+        "executive": None,
+        "data_steward": None,
+        "admin": None,
+    }, n_opps
 
 
 def run_page(home: Path, role: str, crm: str | None, page: str) -> tuple[float, float, str | None]:
@@ -79,7 +86,9 @@ def main() -> None:
     ap.add_argument("--home", type=Path, required=True, help="SALESCOPE_HOME holding serving/serving.duckdb")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--label", default="a home", help="what the home is, for the report (e.g. 'a scale-10 home')")
+    ap.add_argument(
+        "--label", default="a home", help="what the home is, for the report (e.g. 'a scale-10 home')"
+    )
     args = ap.parse_args()
     serving = args.home / "serving" / "serving.duckdb"
     if not serving.exists():
@@ -109,16 +118,26 @@ def main() -> None:
                         errors[f"{spec.key}/{role}"] = err
                 queries_ms.setdefault(spec.key, {})[role] = round(statistics.median(q), 1)
                 script_ms.setdefault(spec.key, {})[role] = round(statistics.median(s), 1)
-                print(f"{spec.key:12s} {role:14s} queries {statistics.median(q):7.1f} ms   "
-                      f"script {statistics.median(s):7.1f} ms", file=sys.stderr)
+                print(
+                    f"{spec.key:12s} {role:14s} queries {statistics.median(q):7.1f} ms   "
+                    f"script {statistics.median(s):7.1f} ms",
+                    file=sys.stderr,
+                )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    over = {f"{p}/{r}": ms for p, by_role in queries_ms.items() for r, ms in by_role.items() if ms > BUDGET_MS}
+    over = {
+        f"{p}/{r}": ms for p, by_role in queries_ms.items() for r, ms in by_role.items() if ms > BUDGET_MS
+    }
     report = {
-        "snapshot": f"serving/serving.duckdb of {args.label}", "opportunities": n_opps, "repeat": args.repeat,
+        "snapshot": f"serving/serving.duckdb of {args.label}",
+        "opportunities": n_opps,
+        "repeat": args.repeat,
         "budget_ms": BUDGET_MS,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "query_median_ms": queries_ms, "script_median_ms": script_ms, "over_budget": over, "errors": errors,
+        "query_median_ms": queries_ms,
+        "script_median_ms": script_ms,
+        "over_budget": over,
+        "errors": errors,
     }
     text = json.dumps(report, indent=1, ensure_ascii=False)
     print(text)

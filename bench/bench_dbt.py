@@ -62,8 +62,16 @@ def dbt_cmd(command: str, db: Path, as_of: str, threads: int) -> list[str]:
     profiles = db.parent / "profiles"
     write_profiles(profiles, db, threads)
     refresh = [] if command == "parse" else ["--full-refresh"]
-    return [DBT, command, *refresh, "--vars", f"{{as_of: {as_of}}}", "--log-path", str(db.parent / "logs"),
-            *common_flags(DBT_PROJECT_DIR, profiles, db.parent / "target")]
+    return [
+        DBT,
+        command,
+        *refresh,
+        "--vars",
+        f"{{as_of: {as_of}}}",
+        "--log-path",
+        str(db.parent / "logs"),
+        *common_flags(DBT_PROJECT_DIR, profiles, db.parent / "target"),
+    ]
 
 
 def direct_script(manifest_path: Path) -> str:
@@ -137,8 +145,10 @@ def main() -> None:
     import duckdb
 
     con = duckdb.connect(str(args.warehouse), read_only=True)
-    rows = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
-            for t in ("opportunities", "opportunity_history", "activities", "invoices")}
+    rows = {
+        t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
+        for t in ("opportunities", "opportunity_history", "activities", "invoices")
+    }
     con.close()
     out = {
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",

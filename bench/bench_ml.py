@@ -69,11 +69,16 @@ def deal_scores(drop: Path, AS_OF: date = AS_OF) -> dict:  # noqa: N803
             "naive_bayes": evaluate(y, res.model.baseline.predict_proba(X)[:, 1]),
         },
         "backtest": {"model": res.backtest, **res.baselines},
-        "top_features": res.importance.head(8).round(4).to_dict(orient="records") if res.importance is not None else [],
+        "top_features": res.importance.head(8).round(4).to_dict(orient="records")
+        if res.importance is not None
+        else [],
     }
     if res.forecast_backtest is not None and len(res.forecast_backtest):
         fb = res.forecast_backtest
-        out["forecast_backtest_mape"] = {"ml": float(fb["ml_ape"].mean()), "stage_default": float(fb["stage_ape"].mean())}
+        out["forecast_backtest_mape"] = {
+            "ml": float(fb["ml_ape"].mean()),
+            "stage_default": float(fb["stage_ape"].mean()),
+        }
     # LTV on the same drop against the customers' future
     ltv = customer_ltv(con, AS_OF)
     fut = pd.read_csv(drop / "_truth" / "customer_future.csv")
@@ -82,11 +87,17 @@ def deal_scores(drop: Path, AS_OF: date = AS_OF) -> dict:  # noqa: N803
     out["ltv_on_drop"] = {
         "customers": int(len(m)),
         "bgnbd": {k: round(v, 4) for k, v in ltv.fit.params_dict()["bgnbd"].items()},
-        "pearson_expected_vs_actual_purchases_12m": float(np.corrcoef(m["expected_purchases_12m"], m["purchases_12m"])[0, 1]),
-        "spearman_expected_vs_actual_purchases_12m": float(m["expected_purchases_12m"].rank().corr(m["purchases_12m"].rank())),
+        "pearson_expected_vs_actual_purchases_12m": float(
+            np.corrcoef(m["expected_purchases_12m"], m["purchases_12m"])[0, 1]
+        ),
+        "spearman_expected_vs_actual_purchases_12m": float(
+            m["expected_purchases_12m"].rank().corr(m["purchases_12m"].rank())
+        ),
         "sum_expected_purchases_12m": float(m["expected_purchases_12m"].sum()),
         "sum_actual_purchases_12m": int(m["purchases_12m"].sum()),
-        "spearman_predicted_ltv_vs_revenue_12m": float(m["predicted_ltv_12m_cny"].rank().corr(m["revenue_12m_cny"].rank())),
+        "spearman_predicted_ltv_vs_revenue_12m": float(
+            m["predicted_ltv_12m_cny"].rank().corr(m["revenue_12m_cny"].rank())
+        ),
     }
     con.close()
     return out, res, X
@@ -101,10 +112,17 @@ def ltv_recovery(n: int = 8000, seed: int = 11) -> dict:
     bg = fit_bgnbd(sim["frequency"], sim["recency"], sim["T"])
     gg = fit_gamma_gamma(sim["frequency"], sim["monetary"])
     secs = time.perf_counter() - t0
-    err = {k: abs(getattr(bg, k) / v - 1) for k, v in truth.items()} | {k: abs(getattr(gg, k) / v - 1) for k, v in gg_truth.items()}
-    return {"customers": n, "true": truth | gg_truth,
-            "fitted": {k: getattr(bg, k) for k in truth} | {k: getattr(gg, k) for k in gg_truth},
-            "relative_error": err, "max_relative_error": max(err.values()), "fit_seconds": round(secs, 2)}
+    err = {k: abs(getattr(bg, k) / v - 1) for k, v in truth.items()} | {
+        k: abs(getattr(gg, k) / v - 1) for k, v in gg_truth.items()
+    }
+    return {
+        "customers": n,
+        "true": truth | gg_truth,
+        "fitted": {k: getattr(bg, k) for k in truth} | {k: getattr(gg, k) for k in gg_truth},
+        "relative_error": err,
+        "max_relative_error": max(err.values()),
+        "fit_seconds": round(secs, 2),
+    }
 
 
 def scoring_speed(res, X: pd.DataFrame, n: int = 100_000) -> dict:
@@ -115,7 +133,11 @@ def scoring_speed(res, X: pd.DataFrame, n: int = 100_000) -> dict:
     t0 = time.perf_counter()
     D.score_frame(res.model, big, with_reasons=True)
     full = time.perf_counter() - t0
-    return {"deals": n, "probability_and_score_seconds": round(plain, 2), "with_reasons_seconds": round(full, 2)}
+    return {
+        "deals": n,
+        "probability_and_score_seconds": round(plain, 2),
+        "with_reasons_seconds": round(full, 2),
+    }
 
 
 def main() -> None:
@@ -123,14 +145,20 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=2027)
     ap.add_argument("--scale10", action="store_true", help="also time training at scale 10 (about 3 GB RAM)")
-    ap.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help="as-of date of the generated drop")
-    ap.add_argument("--quality-only", action="store_true", help="only the deal-score and LTV quality on this drop")
+    ap.add_argument(
+        "--as-of", type=date.fromisoformat, default=AS_OF, help="as-of date of the generated drop"
+    )
+    ap.add_argument(
+        "--quality-only", action="store_true", help="only the deal-score and LTV quality on this drop"
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results_ml.json"))
     args = ap.parse_args()
     # keep the figures of an earlier run that this run does not remeasure (e.g. scale 10 without --scale10)
     results: dict = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results |= {"machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-                "as_of": str(AS_OF)}
+    results |= {
+        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "as_of": str(AS_OF),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         drop = _drop(Path(tmp), args.scale, args.seed, args.as_of)
         scores, res, X = deal_scores(drop, args.as_of)
@@ -153,11 +181,14 @@ def main() -> None:
             snaps, outcomes = F.load_snapshots(con), F.load_outcomes(con)
             t0 = time.perf_counter()
             r10 = D.train(snaps, outcomes, AS_OF)
-            results["training_scale10"] = {"snapshot_rows": int(len(snaps)), "closed_deals": r10.n_closed_deals,
-                                           "training_rows_used": r10.n_training_rows,
-                                           "train_seconds": round(time.perf_counter() - t0, 1),
-                                           "reference_marts_seconds": round(prep, 1),
-                                           "backtest_roc_auc": r10.backtest.get("roc_auc")}
+            results["training_scale10"] = {
+                "snapshot_rows": int(len(snaps)),
+                "closed_deals": r10.n_closed_deals,
+                "training_rows_used": r10.n_training_rows,
+                "train_seconds": round(time.perf_counter() - t0, 1),
+                "reference_marts_seconds": round(prep, 1),
+                "backtest_roc_auc": r10.backtest.get("roc_auc"),
+            }
             print(results["training_scale10"])
     args.out.write_text(json.dumps(results, indent=1, default=float))
     print(f"wrote {args.out}")

@@ -54,7 +54,9 @@ def _phase(loads: list, errors: list, copies: int, published_at: dict[int, float
     ms = sorted(ld.seconds * 1000 for _r, _n, ld in loads)
     q = statistics.quantiles(ms, n=100) if len(ms) > 1 else ms * 99
     mixed = sum(ld.figures != expected(ld.marker, rep, n, copies) for rep, n, ld in loads)
-    stale = sum(any(ld.started > t and ld.marker < k for k, t in published_at.items()) for _r, _n, ld in loads)
+    stale = sum(
+        any(ld.started > t and ld.marker < k for k, t in published_at.items()) for _r, _n, ld in loads
+    )
     landed = list(published_at.values())
     return {
         "seconds": round(seconds, 1),
@@ -66,7 +68,9 @@ def _phase(loads: list, errors: list, copies: int, published_at: dict[int, float
         "mixed_page_loads": mixed,
         "stale_page_loads": stale,
         "started_over": sum(ld.retries for _r, _n, ld in loads),
-        "page_loads_a_publish_landed_in": sum(any(ld.started < t < ld.ended for t in landed) for _r, _n, ld in loads),
+        "page_loads_a_publish_landed_in": sum(
+            any(ld.started < t < ld.ended for t in landed) for _r, _n, ld in loads
+        ),
         "snapshots_shown": sorted({ld.marker for _r, _n, ld in loads}),
     }
 
@@ -76,9 +80,14 @@ def _machine() -> dict:
 
     meminfo = Path("/proc/meminfo").read_text().splitlines()
     mem = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
-    return {"cores": os.cpu_count(), "ram_gib": round(mem / 2**20, 1), "cpu": platform.machine(),
-            "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
+    return {
+        "cores": os.cpu_count(),
+        "ram_gib": round(mem / 2**20, 1),
+        "cpu": platform.machine(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+    }
 
 
 def main() -> None:
@@ -122,11 +131,17 @@ def main() -> None:
             for t in threads:
                 t.join()
             seconds = time.monotonic() - started
-            phases[name] = {"readers": readers, **_phase(loads, errors, args.copies, published_at, seconds),
-                            "load_average_1min_at_end": round(os.getloadavg()[0], 1)}
+            phases[name] = {
+                "readers": readers,
+                **_phase(loads, errors, args.copies, published_at, seconds),
+                "load_average_1min_at_end": round(os.getloadavg()[0], 1),
+            }
             if publish_s:
-                phases[name]["publish_s"] = {"median": round(statistics.median(publish_s), 2),
-                                             "max": round(max(publish_s), 2), "n": len(publish_s)}
+                phases[name]["publish_s"] = {
+                    "median": round(statistics.median(publish_s), 2),
+                    "max": round(max(publish_s), 2),
+                    "n": len(publish_s),
+                }
             print(name, json.dumps(phases[name]), flush=True)
         assert publisher.close() == 0
     result = {

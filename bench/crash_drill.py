@@ -74,9 +74,14 @@ def env_for(home: Path, failpoint: str = "") -> dict[str, str]:
 def salescope_run(home: Path, drop: Path, failpoint: str = "", kill_after: float | None = None):
     """(exit code, seconds, output). ``kill_after``: SIGKILL the process group that many seconds in."""
     started = time.perf_counter()
-    proc = subprocess.Popen([SALESCOPE, "run", "--source", str(drop), "--as-of", "2026-06-30"],
-                            env=env_for(home, failpoint), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [SALESCOPE, "run", "--source", str(drop), "--as-of", "2026-06-30"],
+        env=env_for(home, failpoint),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=kill_after)
     except subprocess.TimeoutExpired:
@@ -111,18 +116,26 @@ def loaded_exactly_once(home: Path, drop: Path, manifest: dict) -> list[str]:
     con = duckdb.connect(str(home / "warehouse" / "warehouse.duckdb"), read_only=True)
     try:
         unbalanced = con.execute(
-            "SELECT count(*) FROM ops.load_log WHERE rows_read <> rows_loaded + rows_quarantined").fetchone()[0]
+            "SELECT count(*) FROM ops.load_log WHERE rows_read <> rows_loaded + rows_quarantined"
+        ).fetchone()[0]
         if unbalanced:
             problems.append(f"{unbalanced} load_log rows where read <> loaded + quarantined")
         for entity in ENTITIES:
-            batches = con.execute("""SELECT count(*) FROM ops.load_log WHERE entity = ? AND status = 'loaded'
-                                     AND starts_with(file, ?)""", [entity.name, str(drop)]).fetchone()[0]
+            batches = con.execute(
+                """SELECT count(*) FROM ops.load_log WHERE entity = ? AND status = 'loaded'
+                                     AND starts_with(file, ?)""",
+                [entity.name, str(drop)],
+            ).fetchone()[0]
             if batches > 1:
                 problems.append(f"{entity.name}: the new drop's file was loaded {batches} times")
-            rows, keys = con.execute(f"SELECT count(*), count(DISTINCT _record_key) FROM raw.{entity.name}").fetchone()
+            rows, keys = con.execute(
+                f"SELECT count(*), count(DISTINCT _record_key) FROM raw.{entity.name}"
+            ).fetchone()
             if rows != keys or rows != manifest["rows"][entity.name]:
-                problems.append(f"raw.{entity.name}: {rows} rows, {keys} keys; the drop has "
-                                f"{manifest['rows'][entity.name]}")
+                problems.append(
+                    f"raw.{entity.name}: {rows} rows, {keys} keys; the drop has "
+                    f"{manifest['rows'][entity.name]}"
+                )
     finally:
         con.close()
     return problems
@@ -180,7 +193,9 @@ def drill(scale: float, work: Path) -> dict:
         normal.append(secs)
         shutil.rmtree(home)
     normal_s = statistics.median(normal)
-    print(f"normal run on the warm home (new drop): {', '.join(f'{s:.1f}s' for s in normal)}", file=sys.stderr)
+    print(
+        f"normal run on the warm home (new drop): {', '.join(f'{s:.1f}s' for s in normal)}", file=sys.stderr
+    )
 
     cases = [(step, fp, None) for step, fp in KILL_POINTS]
     cases.append(("dbt (SIGKILL from outside)", "", round(normal_s * 0.4, 1)))
@@ -192,29 +207,47 @@ def drill(scale: float, work: Path) -> dict:
         after_kill = snapshot_state(serving, good_sha, good_publishes)
         rc, secs, out = salescope_run(home, drop_b)
         row = {
-            "step": step, "kill": fp or f"SIGKILL to the process group at {kill_after}s",
-            "killed_exit": rc_killed, "killed_after_s": round(killed_secs, 1),
+            "step": step,
+            "kill": fp or f"SIGKILL to the process group at {kill_after}s",
+            "killed_exit": rc_killed,
+            "killed_after_s": round(killed_secs, 1),
             "snapshot_after_kill": after_kill,
-            "next_run_exit": rc, "next_run_s": round(secs, 1), "vs_normal": round(secs / normal_s, 2),
+            "next_run_exit": rc,
+            "next_run_s": round(secs, 1),
+            "vs_normal": round(secs / normal_s, 2),
             "recovered": [line.strip() for line in out.splitlines() if line.startswith("recovered")],
             "snapshot_after_next_run": snapshot_state(serving, good_sha, good_publishes),
             "temp_snapshot_left": (serving.parent / "serving.tmp.duckdb").exists(),
-            "load_problems": loaded_exactly_once(home, drop_b, manifest_b) if rc == 0 else ["next run failed"],
+            "load_problems": loaded_exactly_once(home, drop_b, manifest_b)
+            if rc == 0
+            else ["next run failed"],
             "processes_left": processes_mentioning(str(home)),
         }
-        row["ok"] = (row["killed_exit"] == -signal.SIGKILL and after_kill in {"old", "new"} and rc == 0
-                     and row["snapshot_after_next_run"] == "new" and not row["temp_snapshot_left"]
-                     and not row["load_problems"] and not row["processes_left"])
+        row["ok"] = (
+            row["killed_exit"] == -signal.SIGKILL
+            and after_kill in {"old", "new"}
+            and rc == 0
+            and row["snapshot_after_next_run"] == "new"
+            and not row["temp_snapshot_left"]
+            and not row["load_problems"]
+            and not row["processes_left"]
+        )
         if not row["ok"]:
             row["next_run_output_tail"] = out[-3000:]
         rows.append(row)
-        print(f"{'ok ' if row['ok'] else 'BAD'} {step:<30} killed at {killed_secs:5.1f}s (exit {rc_killed}), "
-              f"snapshot {after_kill}; next run exit {rc} in {secs:.1f}s ({secs / normal_s:.2f}x normal)"
-              f"{'; ' + '; '.join(row['recovered']) if row['recovered'] else ''}", file=sys.stderr)
+        print(
+            f"{'ok ' if row['ok'] else 'BAD'} {step:<30} killed at {killed_secs:5.1f}s (exit {rc_killed}), "
+            f"snapshot {after_kill}; next run exit {rc} in {secs:.1f}s ({secs / normal_s:.2f}x normal)"
+            f"{'; ' + '; '.join(row['recovered']) if row['recovered'] else ''}",
+            file=sys.stderr,
+        )
         shutil.rmtree(home)
     return {
-        "scale": scale, "first_run_s": round(first, 1), "normal_runs_s": [round(s, 1) for s in normal],
-        "normal_median_s": round(normal_s, 1), "cases": rows,
+        "scale": scale,
+        "first_run_s": round(first, 1),
+        "normal_runs_s": [round(s, 1) for s in normal],
+        "normal_median_s": round(normal_s, 1),
+        "cases": rows,
         "all_ok": all(r["ok"] for r in rows),
         "next_run_vs_normal_median": round(statistics.median(r["vs_normal"] for r in rows), 2),
         "next_run_vs_normal_max": max(r["vs_normal"] for r in rows),
@@ -230,9 +263,12 @@ def main() -> int:
         result = drill(args.scale, Path(tmp))
     result |= {"machine": machine(), "date": date.today().isoformat()}
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"{'all kill points recovered' if result['all_ok'] else 'SOME KILL POINTS FAILED'}; "
-          f"next run / normal run: median {result['next_run_vs_normal_median']}x, "
-          f"max {result['next_run_vs_normal_max']}x; written to {args.out}", file=sys.stderr)
+    print(
+        f"{'all kill points recovered' if result['all_ok'] else 'SOME KILL POINTS FAILED'}; "
+        f"next run / normal run: median {result['next_run_vs_normal_median']}x, "
+        f"max {result['next_run_vs_normal_max']}x; written to {args.out}",
+        file=sys.stderr,
+    )
     return 0 if result["all_ok"] else 1
 
 

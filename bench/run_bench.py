@@ -34,10 +34,25 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal"))) // 1024 // 1024
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        // 1024
+        // 1024
+    )
     return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, Python {platform.python_version()}"
 
 
@@ -46,25 +61,34 @@ def bench_scale(scale: float, repeat: int, work: Path) -> dict:
     gen, run, demo = [], [], []
     for i in range(repeat):
         shutil.rmtree(drop, ignore_errors=True)
-        gen.append(measure([*SALESCOPE, "generate", "--scale", str(scale), "--seed", "1", "--out", str(drop)]))
+        gen.append(
+            measure([*SALESCOPE, "generate", "--scale", str(scale), "--seed", "1", "--out", str(drop)])
+        )
         home = work / f"home-{scale:g}-{i}"
         run.append(measure([*SALESCOPE, "run", "--source", str(drop), "--home", str(home)]))
         shutil.rmtree(home, ignore_errors=True)
         # the README's demo command at this scale: generation and the whole graph in one process
         demo.append(measure([*SALESCOPE, "run", "--scale", str(scale), "--seed", "1", "--home", str(home)]))
         shutil.rmtree(home, ignore_errors=True)
-        print(f"scale {scale:g} #{i + 1}: generate {gen[-1][0]:.1f}s, run {run[-1][0]:.1f}s / {run[-1][1]:.0f} MiB, "
-              f"demo run {demo[-1][0]:.1f}s",
-              file=sys.stderr)
+        print(
+            f"scale {scale:g} #{i + 1}: generate {gen[-1][0]:.1f}s, run {run[-1][0]:.1f}s / {run[-1][1]:.0f} MiB, "
+            f"demo run {demo[-1][0]:.1f}s",
+            file=sys.stderr,
+        )
     rows = sum(json.loads((drop / "_manifest.json").read_text())["rows"].values())
     med = lambda xs, k: round(statistics.median(x[k] for x in xs), 2)  # noqa: E731
     return {
-        "scale": scale, "rows": rows, "repeat": repeat,
-        "generate_s": med(gen, 0), "generate_peak_mib": med(gen, 1),
-        "run_s": med(run, 0), "run_peak_mib": med(run, 1),
+        "scale": scale,
+        "rows": rows,
+        "repeat": repeat,
+        "generate_s": med(gen, 0),
+        "generate_peak_mib": med(gen, 1),
+        "run_s": med(run, 0),
+        "run_peak_mib": med(run, 1),
         "run_rows_per_s": round(rows / med(run, 0)),
         "run_s_all": [round(x[0], 2) for x in run],
-        "demo_run_s": med(demo, 0), "demo_run_peak_mib": med(demo, 1),
+        "demo_run_s": med(demo, 0),
+        "demo_run_peak_mib": med(demo, 1),
     }
 
 

@@ -12,7 +12,9 @@ def fk(cols: str, ref: str, ref_cols: str) -> ForeignKey:
 C = Column
 ENTITIES: tuple[Entity, ...] = (
     Entity(
-        "users", "用户", "One row per user of the CRM: sales reps, managers, finance, executives, stewards.",
+        "users",
+        "用户",
+        "One row per user of the CRM: sales reps, managers, finance, executives, stewards.",
         (
             C("user_id", "str", "用户编号", True, aliases=("员工编号",)),
             C("name", "str", "姓名", True),
@@ -30,7 +32,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("hire_date",),
     ),
     Entity(
-        "quotas", "销售指标", "One row per sales rep and month: the bookings target in CNY.",
+        "quotas",
+        "销售指标",
+        "One row per sales rep and month: the bookings target in CNY.",
         (
             C("user_id", "str", "用户编号", True),
             C("month", "date", "月份", True, description="first day of the month"),
@@ -40,7 +44,9 @@ ENTITIES: tuple[Entity, ...] = (
         (fk("user_id", "users", "user_id"),),
     ),
     Entity(
-        "accounts", "客户", "One row per account (customer or prospect company).",
+        "accounts",
+        "客户",
+        "One row per account (customer or prospect company).",
         (
             C("account_id", "str", "客户编号", True, aliases=("客户ID",)),
             C("account_name", "str", "客户名称", True, aliases=("公司名称",)),
@@ -57,7 +63,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("created_at",),
     ),
     Entity(
-        "contacts", "联系人", "One row per contact person at an account.",
+        "contacts",
+        "联系人",
+        "One row per contact person at an account.",
         (
             C("contact_id", "str", "联系人编号", True),
             C("account_id", "str", "客户编号", True),
@@ -74,7 +82,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("created_at",),
     ),
     Entity(
-        "campaigns", "市场活动", "One row per marketing campaign.",
+        "campaigns",
+        "市场活动",
+        "One row per marketing campaign.",
         (
             C("campaign_id", "str", "活动编号", True),
             C("name", "str", "活动名称", True),
@@ -89,7 +99,9 @@ ENTITIES: tuple[Entity, ...] = (
         currency_column="currency",
     ),
     Entity(
-        "channel_spend", "渠道费用", "One row per lead source channel and month: marketing spend.",
+        "channel_spend",
+        "渠道费用",
+        "One row per lead source channel and month: marketing spend.",
         (
             C("month", "date", "月份", True),
             C("channel", "enum", "渠道", True, vocab="lead_source"),
@@ -101,7 +113,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("month",),
     ),
     Entity(
-        "leads", "线索", "One row per lead (an inbound or outbound sales lead).",
+        "leads",
+        "线索",
+        "One row per lead (an inbound or outbound sales lead).",
         (
             C("lead_id", "str", "线索编号", True),
             C("lead_source", "enum", "线索来源", True, vocab="lead_source", aliases=("来源",)),
@@ -123,7 +137,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("created_at", "converted_at"),
     ),
     Entity(
-        "opportunities", "商机", "One row per opportunity (deal) in its state as of the export.",
+        "opportunities",
+        "商机",
+        "One row per opportunity (deal) in its state as of the export.",
         (
             C("opportunity_id", "str", "商机编号", True, aliases=("商机ID",)),
             C("account_id", "str", "客户编号", True),
@@ -152,7 +168,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("created_at", "closed_at"),
     ),
     Entity(
-        "opportunity_history", "商机变更", "One row per change to an opportunity: stage moves, amount and close-date changes.",
+        "opportunity_history",
+        "商机变更",
+        "One row per change to an opportunity: stage moves, amount and close-date changes.",
         (
             C("history_id", "str", "变更编号", True),
             C("opportunity_id", "str", "商机编号", True),
@@ -169,7 +187,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("changed_at",),
     ),
     Entity(
-        "activities", "跟进记录", "One row per touchpoint with a customer: WeChat, phone, email, social, visit, meeting, demo.",
+        "activities",
+        "跟进记录",
+        "One row per touchpoint with a customer: WeChat, phone, email, social, visit, meeting, demo.",
         (
             C("activity_id", "str", "记录编号", True),
             C("account_id", "str", "客户编号", True),
@@ -192,7 +212,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("occurred_at",),
     ),
     Entity(
-        "contracts", "合同", "One row per signed contract.",
+        "contracts",
+        "合同",
+        "One row per signed contract.",
         (
             C("contract_id", "str", "合同编号", True),
             C("opportunity_id", "str", "商机编号", True),
@@ -212,7 +234,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("signed_date",),
     ),
     Entity(
-        "projects", "项目", "One row per delivery project of a contract.",
+        "projects",
+        "项目",
+        "One row per delivery project of a contract.",
         (
             C("project_id", "str", "项目编号", True),
             C("contract_id", "str", "合同编号", True),
@@ -235,7 +259,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("actual_start", "actual_end"),
     ),
     Entity(
-        "project_tasks", "项目任务", "One row per task of a delivery project.",
+        "project_tasks",
+        "项目任务",
+        "One row per task of a delivery project.",
         (
             C("task_id", "str", "任务编号", True),
             C("project_id", "str", "项目编号", True),
@@ -251,7 +277,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("completed_at",),
     ),
     Entity(
-        "documents", "文档", "One row per document version uploaded to an opportunity or project.",
+        "documents",
+        "文档",
+        "One row per document version uploaded to an opportunity or project.",
         (
             C("document_id", "str", "文档编号", True),
             C("project_id", "str", "项目编号"),
@@ -271,7 +299,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("uploaded_at",),
     ),
     Entity(
-        "invoices", "发票", "One row per invoice issued against a contract.",
+        "invoices",
+        "发票",
+        "One row per invoice issued against a contract.",
         (
             C("invoice_id", "str", "发票编号", True),
             C("contract_id", "str", "合同编号", True),
@@ -288,7 +318,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("invoice_date",),
     ),
     Entity(
-        "payments", "回款", "One row per payment received against an invoice (回款).",
+        "payments",
+        "回款",
+        "One row per payment received against an invoice (回款).",
         (
             C("payment_id", "str", "回款编号", True),
             C("invoice_id", "str", "发票编号", True),
@@ -304,7 +336,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("payment_date",),
     ),
     Entity(
-        "nps_responses", "NPS调研", "One row per NPS survey response.",
+        "nps_responses",
+        "NPS调研",
+        "One row per NPS survey response.",
         (
             C("response_id", "str", "问卷编号", True),
             C("account_id", "str", "客户编号", True),
@@ -318,7 +352,9 @@ ENTITIES: tuple[Entity, ...] = (
         event_dates=("responded_at",),
     ),
     Entity(
-        "fx_rates", "汇率", "One row per currency and day: CNY per unit of the currency.",
+        "fx_rates",
+        "汇率",
+        "One row per currency and day: CNY per unit of the currency.",
         (
             C("rate_date", "date", "日期", True),
             C("currency", "enum", "币种", True, vocab="currency"),

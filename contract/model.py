@@ -87,4 +87,3 @@ class Entity:
 def key_text(values) -> str:
     """A record key as text: the primary key's values joined by '|'."""
     return "|".join("" if v is None else str(v) for v in values)
-

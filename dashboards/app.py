@@ -32,8 +32,14 @@ st.set_page_config(page_title="Salescope", page_icon=":material/insights:", layo
 
 def _pages(specs, lang: str, *, hidden: bool = False) -> list:
     return [
-        st.Page(spec.path, title=t(f"nav.{spec.key}", lang), icon=spec.icon, url_path=spec.key,
-                default=i == 0 and not hidden, visibility="hidden" if hidden else "visible")
+        st.Page(
+            spec.path,
+            title=t(f"nav.{spec.key}", lang),
+            icon=spec.icon,
+            url_path=spec.key,
+            default=i == 0 and not hidden,
+            visibility="hidden" if hidden else "visible",
+        )
         for i, spec in enumerate(specs)
     ]
 
@@ -48,8 +54,13 @@ def _no_access_pages(specs, lang: str) -> list:
     # access" instead of showing Streamlit's "Page not found" dialog; the real page scripts stay out of this
     # role's navigation
     return [
-        st.Page(partial(_no_access, spec.key, lang), title=t(f"nav.{spec.key}", lang), icon=spec.icon,
-                url_path=spec.key, visibility="hidden")
+        st.Page(
+            partial(_no_access, spec.key, lang),
+            title=t(f"nav.{spec.key}", lang),
+            icon=spec.icon,
+            url_path=spec.key,
+            visibility="hidden",
+        )
         for spec in specs
     ]
 

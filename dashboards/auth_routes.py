@@ -46,8 +46,10 @@ def _cross_origin(request: Request) -> str | None:
     if not origin:
         return "no Origin header: only the dashboard page may call this"
     if urlsplit(origin).netloc != request.headers.get("host"):
-        return (f"cross-origin call from {origin} to host {request.headers.get('host')} refused "
-                "(behind a reverse proxy, pass the Host header through)")
+        return (
+            f"cross-origin call from {origin} to host {request.headers.get('host')} refused "
+            "(behind a reverse proxy, pass the Host header through)"
+        )
     if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
         return "cross-site call refused"
     return None

@@ -140,7 +140,9 @@ def _sha(token: str) -> str:
 def _fernet(ticket: str) -> Fernet:
     # the random one-time ticket is the key: the stored token is useless without it (authenticated
     # encryption from `cryptography`, not a home-made cipher)
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"salescope-ticket-seal\0" + ticket.encode()).digest()))
+    return Fernet(
+        base64.urlsafe_b64encode(hashlib.sha256(b"salescope-ticket-seal\0" + ticket.encode()).digest())
+    )
 
 
 def _seal(token: str, ticket: str) -> str:
@@ -223,7 +225,12 @@ class AuthStore:
             return [self._user(r) for r in con.execute("SELECT * FROM users ORDER BY username")]
 
     def add_user(
-        self, username: str, password: str, role: str, *, display_name: str | None = None,
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        display_name: str | None = None,
         crm_user_id: str | None = None,
     ) -> User:
         username = username.strip()
@@ -349,7 +356,9 @@ class AuthStore:
                 return None
             idle = now - _dt(s["last_seen_at"]) > timedelta(minutes=IDLE_MINUTES)
             too_old = now - _dt(s["created_at"]) > timedelta(hours=MAX_HOURS)
-            user = self._user(con.execute("SELECT * FROM users WHERE username = ?", [s["username"]]).fetchone())
+            user = self._user(
+                con.execute("SELECT * FROM users WHERE username = ?", [s["username"]]).fetchone()
+            )
             if idle or too_old or user is None or not user.is_active:
                 reason = "expired" if idle or too_old else "disabled"
                 con.execute(
@@ -359,7 +368,9 @@ class AuthStore:
                 con.execute("DELETE FROM session_tickets WHERE token_sha256 = ?", [_sha(token)])
                 self._audit(con, s["username"], "session_ended", reason, now)
                 return None
-            con.execute("UPDATE sessions SET last_seen_at = ? WHERE token_sha256 = ?", [_iso(now), _sha(token)])
+            con.execute(
+                "UPDATE sessions SET last_seen_at = ? WHERE token_sha256 = ?", [_iso(now), _sha(token)]
+            )
             return user
 
     def logout(self, token: str | None) -> None:
@@ -404,7 +415,12 @@ class AuthStore:
                 return None
             con.execute(
                 "INSERT INTO session_tickets (ticket_sha256, token_sha256, sealed_token, expires_at) VALUES (?, ?, ?, ?)",
-                [_sha(ticket), _sha(token), _seal(token, ticket), _iso(now + timedelta(seconds=TICKET_SECONDS))],
+                [
+                    _sha(ticket),
+                    _sha(token),
+                    _seal(token, ticket),
+                    _iso(now + timedelta(seconds=TICKET_SECONDS)),
+                ],
             )
         return ticket
 
@@ -414,7 +430,9 @@ class AuthStore:
             return None
         now = now or _now()
         with self._db() as con:
-            row = con.execute("SELECT * FROM session_tickets WHERE ticket_sha256 = ?", [_sha(ticket)]).fetchone()
+            row = con.execute(
+                "SELECT * FROM session_tickets WHERE ticket_sha256 = ?", [_sha(ticket)]
+            ).fetchone()
             if row is None:
                 return None
             con.execute("DELETE FROM session_tickets WHERE ticket_sha256 = ?", [_sha(ticket)])
@@ -436,7 +454,11 @@ class AuthStore:
 
     @staticmethod
     def _audit(
-        con: sqlite3.Connection, username: str | None, event: str, detail: str | None, at: datetime | None = None
+        con: sqlite3.Connection,
+        username: str | None,
+        event: str,
+        detail: str | None,
+        at: datetime | None = None,
     ) -> None:
         con.execute(
             "INSERT INTO audit_log (at, username, event, detail) VALUES (?, ?, ?, ?)",

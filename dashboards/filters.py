@@ -47,11 +47,20 @@ def url_choice(
         requested = st.query_params.get(param)
         st.session_state[key] = requested if requested in options else default
     if segmented:
-        value = st.segmented_control(title, options, key=key, format_func=format_func, required=not optional,
-                                     help=help, width=width)
+        value = st.segmented_control(
+            title, options, key=key, format_func=format_func, required=not optional, help=help, width=width
+        )
     else:
-        value = st.selectbox(title, options, key=key, format_func=format_func, help=help, width=width,
-                             placeholder=placeholder, **({"index": None} if optional else {}))
+        value = st.selectbox(
+            title,
+            options,
+            key=key,
+            format_func=format_func,
+            help=help,
+            width=width,
+            placeholder=placeholder,
+            **({"index": None} if optional else {}),
+        )
     value = value if value in options else default
     if value == default:
         st.query_params.pop(param, None)
@@ -70,15 +79,32 @@ def global_filters(options: pd.DataFrame, lang: str) -> DealFilter:
     regions = sorted(options["region"].dropna().unique().tolist())
     with st.container(horizontal=True):
         everything = t("filter.all", lang)
-        region = url_choice(t("filter.region", lang), regions, "region", lambda r: vocab_label("region", r, lang),
-                            optional=True, placeholder=everything)
+        region = url_choice(
+            t("filter.region", lang),
+            regions,
+            "region",
+            lambda r: vocab_label("region", r, lang),
+            optional=True,
+            placeholder=everything,
+        )
         sub = options if region is None else options[options["region"] == region]
         teams = dict(zip(sub["team_id"], sub["team_name"], strict=False))
-        team = url_choice(t("filter.team", lang), sorted(k for k in teams if k), "team",
-                          lambda k: str(teams.get(k, k)), optional=True, placeholder=everything)
+        team = url_choice(
+            t("filter.team", lang),
+            sorted(k for k in teams if k),
+            "team",
+            lambda k: str(teams.get(k, k)),
+            optional=True,
+            placeholder=everything,
+        )
         sub = sub if team is None else sub[sub["team_id"] == team]
         reps = dict(zip(sub["owner_user_id"], sub["owner_name"], strict=False))
-        rep = url_choice(t("filter.rep", lang), sorted(k for k in reps if k), "rep",
-                         lambda k: str(reps.get(k, k)), optional=True, placeholder=everything)
+        rep = url_choice(
+            t("filter.rep", lang),
+            sorted(k for k in reps if k),
+            "rep",
+            lambda k: str(reps.get(k, k)),
+            optional=True,
+            placeholder=everything,
+        )
     return DealFilter(region=region, team_id=team, owner_user_id=rep)
-

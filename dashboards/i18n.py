@@ -76,7 +76,11 @@ def code_label(kind: str, code: object, lang: str) -> str:
 def vocabulary_strings(lang: str) -> dict[str, str]:
     """Every contract vocabulary code as a key ``<vocabulary>.<code>`` (``region.east``, ``role.admin``), so
     ``t`` and ``label`` reach them too; the catalogs hold none of them."""
-    return {f"{v}.{term.code}": vocab_label(v, term.code, lang) for v, terms in VOCABULARIES.items() for term in terms}
+    return {
+        f"{v}.{term.code}": vocab_label(v, term.code, lang)
+        for v, terms in VOCABULARIES.items()
+        for term in terms
+    }
 
 
 def _strings(lang: str) -> dict[str, str]:

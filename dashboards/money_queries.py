@@ -62,8 +62,10 @@ def _via_opportunity(scope: Scope, alias: str) -> tuple[str, list]:
     if scope.is_everything:
         return "TRUE", []
     opp_where, params = scope.opportunity_filter("o")
-    return (f"{alias}.opportunity_id IN (SELECT o.opportunity_id FROM marts.fct_opportunities AS o "
-            f"WHERE {opp_where})"), params
+    return (
+        f"{alias}.opportunity_id IN (SELECT o.opportunity_id FROM marts.fct_opportunities AS o "
+        f"WHERE {opp_where})"
+    ), params
 
 
 def _invoice_scope(scope: Scope) -> tuple[str, list]:
@@ -91,8 +93,11 @@ def month_span(snap: Snapshot, table: str, as_of: date | None) -> list[date]:
 
     Only the month span of a whole table is read (no row values), so it is not scoped."""
     col = MONTH_COLUMNS[table]
-    df = run_query(snap, f"SELECT min(date_trunc('month', r.{col}))::DATE AS lo, max(date_trunc('month', r.{col}))::DATE AS hi "
-                   f"FROM {table} AS r")
+    df = run_query(
+        snap,
+        f"SELECT min(date_trunc('month', r.{col}))::DATE AS lo, max(date_trunc('month', r.{col}))::DATE AS hi "
+        f"FROM {table} AS r",
+    )
     lo, hi = df.iloc[0]["lo"], df.iloc[0]["hi"]
     if pd.isna(lo) or pd.isna(hi):
         return []
@@ -111,7 +116,9 @@ def collection_totals(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
     their aging buckets, over the scope's contracts (mart_collections, state on the as-of date)."""
     where, params = _via_opportunity(scope, "r")
     buckets = ", ".join(f"sum(r.ar_{b})::DOUBLE AS ar_{b}" for b in AGING_BUCKETS)
-    df = run_query(snap, f"""
+    df = run_query(
+        snap,
+        f"""
         SELECT count(*)::DOUBLE AS contracts,
                sum(r.contract_value_cny)::DOUBLE AS contract_value_cny,
                sum(r.invoiced_cny)::DOUBLE AS invoiced_cny,
@@ -120,7 +127,9 @@ def collection_totals(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
                (sum(r.collected_cny) / nullif(sum(r.contract_value_cny), 0))::DOUBLE AS collected_pct,
                sum(r.receivables_cny)::DOUBLE AS receivables_cny,
                {buckets}
-        FROM marts.mart_collections AS r WHERE {where}""", params)
+        FROM marts.mart_collections AS r WHERE {where}""",
+        params,
+    )
     return _record(df)
 
 
@@ -129,7 +138,9 @@ def contracts(snap: Snapshot, scope: Scope, limit: int = 2_000) -> pd.DataFrame:
     """The scope's contracts, largest receivables first, with the account name."""
     where, params = _via_opportunity(scope, "r")
     buckets = ", ".join(f"r.ar_{b}::DOUBLE AS ar_{b}" for b in AGING_BUCKETS)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT r.contract_id, coalesce(a.account_name, r.account_id) AS account_name, r.signed_date,
                r.contract_status, r.contract_value_cny::DOUBLE AS contract_value_cny,
                r.invoiced_cny::DOUBLE AS invoiced_cny, r.collected_cny::DOUBLE AS collected_cny,
@@ -139,7 +150,9 @@ def contracts(snap: Snapshot, scope: Scope, limit: int = 2_000) -> pd.DataFrame:
         LEFT JOIN marts.dim_accounts AS a ON a.account_id = r.account_id
         WHERE {where}
         ORDER BY r.receivables_cny DESC NULLS LAST, r.contract_id
-        LIMIT ?""", [*params, int(limit)])
+        LIMIT ?""",
+        [*params, int(limit)],
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -147,7 +160,9 @@ def invoiced_by_month(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFr
     """Per invoice month in the period: invoiced, and how much of those invoices is collected by the as-of
     date (fct_invoices). Months without invoices are absent."""
     where, params = _invoice_scope(scope)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT date_trunc('month', i.invoice_date)::DATE AS month,
                count(*)::BIGINT AS invoices,
                sum(i.amount_cny)::DOUBLE AS invoiced_cny,
@@ -155,16 +170,22 @@ def invoiced_by_month(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFr
                sum(i.unpaid_cny)::DOUBLE AS unpaid_cny
         FROM marts.fct_invoices AS i
         WHERE {where} AND i.invoice_date >= ? AND i.invoice_date < ? + INTERVAL 1 MONTH
-        GROUP BY 1 ORDER BY 1""", [*params, period.start, period.end])
+        GROUP BY 1 ORDER BY 1""",
+        [*params, period.start, period.end],
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def overdue_summary(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
     """Count and unpaid amount of the scope's overdue invoices (all of them, not only the listed ones)."""
     where, params = _invoice_scope(scope)
-    df = run_query(snap, f"""
+    df = run_query(
+        snap,
+        f"""
         SELECT count(*)::DOUBLE AS overdue_invoices, coalesce(sum(i.unpaid_cny), 0)::DOUBLE AS overdue_unpaid_cny
-        FROM marts.fct_invoices AS i WHERE i.is_overdue AND {where}""", params)
+        FROM marts.fct_invoices AS i WHERE i.is_overdue AND {where}""",
+        params,
+    )
     return _record(df)
 
 
@@ -172,7 +193,9 @@ def overdue_summary(snap: Snapshot, scope: Scope) -> dict[str, float | None]:
 def overdue_invoices(snap: Snapshot, scope: Scope, limit: int = 500) -> pd.DataFrame:
     """The scope's overdue invoices (unpaid past their due date), longest overdue first."""
     where, params = _invoice_scope(scope)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT i.invoice_id, i.contract_id, coalesce(a.account_name, i.account_id) AS account_name,
                coalesce(u.name, i.owner_user_id) AS owner, i.invoice_date, i.due_date,
                i.amount_cny::DOUBLE AS amount_cny, i.unpaid_cny::DOUBLE AS unpaid_cny,
@@ -182,7 +205,9 @@ def overdue_invoices(snap: Snapshot, scope: Scope, limit: int = 500) -> pd.DataF
         LEFT JOIN marts.dim_users AS u ON u.user_id = i.owner_user_id
         WHERE i.is_overdue AND {where}
         ORDER BY i.days_past_due DESC, i.unpaid_cny DESC, i.invoice_id
-        LIMIT ?""", [*params, int(limit)])
+        LIMIT ?""",
+        [*params, int(limit)],
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -190,12 +215,16 @@ def dso_series(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFrame:
     """DSO by month in the period (mart_dso_monthly). Company-level: empty unless the scope sees everything."""
     if not scope.is_everything:
         return pd.DataFrame(columns=["month", "receivables_cny", "invoiced_90d_cny", "dso"])
-    df = run_query(snap, """
+    df = run_query(
+        snap,
+        """
         SELECT r.month::DATE AS month, r.receivables_cny::DOUBLE AS receivables_cny,
                r.invoiced_90d_cny::DOUBLE AS invoiced_90d_cny, r.dso::DOUBLE AS dso
         FROM marts.mart_dso_monthly AS r
         WHERE r.month >= ? AND r.month <= ?
-        ORDER BY r.month""", [period.start, period.end])
+        ORDER BY r.month""",
+        [period.start, period.end],
+    )
     df["month"] = pd.to_datetime(df["month"])
     return df
 
@@ -224,7 +253,9 @@ def _status_where(status: str | None) -> tuple[str, list]:
 def project_statuses(snap: Snapshot, scope: Scope) -> list[str]:
     if not scope.is_everything:
         return []
-    df = run_query(snap, "SELECT DISTINCT r.project_status AS s FROM marts.mart_project_delivery AS r ORDER BY 1")
+    df = run_query(
+        snap, "SELECT DISTINCT r.project_status AS s FROM marts.mart_project_delivery AS r ORDER BY 1"
+    )
     return [s for s in df["s"].dropna().tolist()]
 
 
@@ -235,7 +266,9 @@ def delivery_totals(snap: Snapshot, scope: Scope, status: str | None) -> dict[st
     if not scope.is_everything:
         return {}
     where, params = _status_where(status)
-    df = run_query(snap, f"""
+    df = run_query(
+        snap,
+        f"""
         SELECT count(*)::DOUBLE AS projects,
                count(*) FILTER (WHERE NOT r.is_finished)::DOUBLE AS active_projects,
                avg(r.progress) FILTER (WHERE NOT r.is_finished)::DOUBLE AS progress,
@@ -248,15 +281,23 @@ def delivery_totals(snap: Snapshot, scope: Scope, status: str | None) -> dict[st
                avg(CASE WHEN r.has_proposal_doc THEN 1.0 ELSE 0.0 END)::DOUBLE AS doc_proposal,
                avg(CASE WHEN r.has_acceptance_report THEN 1.0 ELSE 0.0 END)
                    FILTER (WHERE r.is_finished)::DOUBLE AS doc_acceptance
-        FROM marts.mart_project_delivery AS r WHERE {where}""", params)
+        FROM marts.mart_project_delivery AS r WHERE {where}""",
+        params,
+    )
     return _record(df)
 
 
 def _variance_bin_sql() -> str:
     whens = []
     for key, lo, hi in VARIANCE_BINS:
-        cond = " AND ".join(c for c in (f"r.schedule_variance_days >= {lo}" if lo is not None else "",
-                                        f"r.schedule_variance_days <= {hi}" if hi is not None else "") if c)
+        cond = " AND ".join(
+            c
+            for c in (
+                f"r.schedule_variance_days >= {lo}" if lo is not None else "",
+                f"r.schedule_variance_days <= {hi}" if hi is not None else "",
+            )
+            if c
+        )
         whens.append(f"WHEN {cond} THEN '{key}'")
     return "CASE " + " ".join(whens) + " END"
 
@@ -267,24 +308,33 @@ def variance_histogram(snap: Snapshot, scope: Scope, status: str | None) -> pd.D
     if not scope.is_everything:
         return pd.DataFrame(columns=["bin", "projects"])
     where, params = _status_where(status)
-    bins = " UNION ALL ".join(f"SELECT {i} AS k, '{key}' AS bin" for i, (key, _lo, _hi) in enumerate(VARIANCE_BINS))
-    return run_query(snap, f"""
+    bins = " UNION ALL ".join(
+        f"SELECT {i} AS k, '{key}' AS bin" for i, (key, _lo, _hi) in enumerate(VARIANCE_BINS)
+    )
+    return run_query(
+        snap,
+        f"""
         WITH b AS ({bins}),
         p AS (SELECT {_variance_bin_sql()} AS bin FROM marts.mart_project_delivery AS r
               WHERE r.schedule_variance_days IS NOT NULL AND {where})
         SELECT b.bin, count(p.bin)::BIGINT AS projects
         FROM b LEFT JOIN p ON p.bin = b.bin
-        GROUP BY b.k, b.bin ORDER BY b.k""", params)
+        GROUP BY b.k, b.bin ORDER BY b.k""",
+        params,
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def projects_by_status(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     if not scope.is_everything:
         return pd.DataFrame(columns=["project_status", "projects", "overdue_tasks"])
-    return run_query(snap, """
+    return run_query(
+        snap,
+        """
         SELECT r.project_status, count(*)::BIGINT AS projects,
                coalesce(sum(r.overdue_task_count), 0)::BIGINT AS overdue_tasks
-        FROM marts.mart_project_delivery AS r GROUP BY 1 ORDER BY projects DESC, 1""")
+        FROM marts.mart_project_delivery AS r GROUP BY 1 ORDER BY projects DESC, 1""",
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -293,7 +343,9 @@ def projects(snap: Snapshot, scope: Scope, status: str | None, limit: int = 2_00
     if not scope.is_everything:
         return pd.DataFrame()
     where, params = _status_where(status)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT r.project_id, r.project_name, coalesce(a.account_name, r.account_id) AS account_name,
                r.contract_id, r.project_status, r.planned_end_date::DATE AS planned_end_date,
                r.actual_or_forecast_end_date::DATE AS actual_or_forecast_end_date, r.progress::DOUBLE AS progress,
@@ -304,7 +356,9 @@ def projects(snap: Snapshot, scope: Scope, status: str | None, limit: int = 2_00
         LEFT JOIN marts.dim_accounts AS a ON a.account_id = r.account_id
         WHERE {where}
         ORDER BY r.overdue_task_count DESC NULLS LAST, r.schedule_variance_days DESC NULLS LAST, r.project_id
-        LIMIT ?""", [*params, int(limit)])
+        LIMIT ?""",
+        [*params, int(limit)],
+    )
 
 
 # ---- channels (渠道; company level) ------------------------------------------------------------------------
@@ -332,8 +386,11 @@ def channel_totals(snap: Snapshot, scope: Scope, period: Period) -> dict[str, fl
     """All channels together over the period (mart_channel_roi)."""
     if not scope.is_everything:
         return {}
-    df = run_query(snap, f"SELECT {_CHANNEL_AGGS} FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?",
-             [period.start, period.end])
+    df = run_query(
+        snap,
+        f"SELECT {_CHANNEL_AGGS} FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?",
+        [period.start, period.end],
+    )
     return _record(df)
 
 
@@ -342,8 +399,11 @@ def channel_table(snap: Snapshot, scope: Scope, period: Period) -> pd.DataFrame:
     """One row per channel over the period, largest spend first."""
     if not scope.is_everything:
         return pd.DataFrame()
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT r.channel, {_CHANNEL_AGGS}
         FROM marts.mart_channel_roi AS r WHERE r.month >= ? AND r.month <= ?
         GROUP BY r.channel ORDER BY spend_cny DESC NULLS LAST, r.channel LIMIT 100""",
-               [period.start, period.end])
+        [period.start, period.end],
+    )

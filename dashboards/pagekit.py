@@ -20,7 +20,9 @@ def snapshot_or_empty(lang: str) -> Snapshot | None:
     path = get_settings().serving_path
     snap = db.open_snapshot(path)
     if snap is None:
-        st.info(f"**{t('empty.title', lang)}**\n\n{t('empty.body', lang, path=path)}", icon=":material/inbox:")
+        st.info(
+            f"**{t('empty.title', lang)}**\n\n{t('empty.body', lang, path=path)}", icon=":material/inbox:"
+        )
     return snap
 
 

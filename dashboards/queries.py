@@ -113,8 +113,10 @@ ORDER BY month
 # team, region and the company. A scoped overview reads the one group that is the scope
 # (Scope.performance_group) on the company mart's month spine; months without a row are zeros.
 PERFORMANCE_MARTS = ("marts.mart_rep_performance", "marts.mart_sales_performance_rollup")
-_PERFORMANCE_COLUMNS = ("month, bookings_cny, won_count, lost_count, win_rate, cycle_days_mean, cycle_days_median, "
-                        "open_pipeline_cny, open_count")
+_PERFORMANCE_COLUMNS = (
+    "month, bookings_cny, won_count, lost_count, win_rate, cycle_days_mean, cycle_days_median, "
+    "open_pipeline_cny, open_count"
+)
 _SCOPED_MONTHLY_SQL = f"""
 WITH performance AS (
     SELECT 'rep' AS level, user_id AS group_id, {_PERFORMANCE_COLUMNS} FROM marts.mart_rep_performance
@@ -179,10 +181,16 @@ def opportunities(snap: Snapshot, scope: Scope, limit: int = 10_000) -> pd.DataF
 @st.cache_data(max_entries=16, show_spinner=False)
 def available_tables(snap: Snapshot) -> frozenset[str]:
     """``schema.table`` names in the snapshot: pages whose mart has not landed yet say so instead of failing."""
-    df = run_query(snap, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = ?",
-             ["serving"])
-    views = run_query(snap, "SELECT schema_name || '.' || view_name AS name FROM duckdb_views() WHERE database_name = ?",
-                ["serving"])
+    df = run_query(
+        snap,
+        "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE database_name = ?",
+        ["serving"],
+    )
+    views = run_query(
+        snap,
+        "SELECT schema_name || '.' || view_name AS name FROM duckdb_views() WHERE database_name = ?",
+        ["serving"],
+    )
     return frozenset(df["name"]) | frozenset(views["name"])
 
 
@@ -201,8 +209,12 @@ class DealFilter:
 
 def _deal_where(scope: Scope, flt: DealFilter) -> tuple[str, list]:
     where, params = scope.opportunity_filter("o")
-    for col, value in (("region", flt.region), ("team_id", flt.team_id), ("owner_user_id", flt.owner_user_id),
-                       ("current_stage", flt.stage)):
+    for col, value in (
+        ("region", flt.region),
+        ("team_id", flt.team_id),
+        ("owner_user_id", flt.owner_user_id),
+        ("current_stage", flt.stage),
+    ):
         if value:
             where += f" AND o.{col} = ?"
             params.append(str(value))
@@ -428,18 +440,34 @@ def extra_monthly_kpis(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     frames: list[pd.DataFrame] = []
     if "marts.mart_rep_performance" in tables:
         where, params = row_filter(scope, owner="r.user_id", team="r.team_id")
-        frames.append(run_query(snap, f"""
+        frames.append(
+            run_query(
+                snap,
+                f"""
             SELECT r.month::DATE AS month,
                    (sum(r.bookings_cny) / nullif(sum(r.quota_cny), 0))::DOUBLE AS attainment
-            FROM marts.mart_rep_performance AS r WHERE {where} GROUP BY 1""", params))
+            FROM marts.mart_rep_performance AS r WHERE {where} GROUP BY 1""",
+                params,
+            )
+        )
     if scope.is_everything and "marts.mart_forecast" in tables:
-        frames.append(run_query(snap, """
+        frames.append(
+            run_query(
+                snap,
+                """
             SELECT r.period_start::DATE AS month, max(r.pipeline_coverage)::DOUBLE AS coverage
-            FROM marts.mart_forecast AS r WHERE r.level = 'company' AND r.period_type = 'month' GROUP BY 1"""))
+            FROM marts.mart_forecast AS r WHERE r.level = 'company' AND r.period_type = 'month' GROUP BY 1""",
+            )
+        )
     if scope.is_everything and "marts.mart_kpi_monthly" in tables:
-        frames.append(run_query(snap, """
+        frames.append(
+            run_query(
+                snap,
+                """
             SELECT r.month::DATE AS month, r.nps::DOUBLE AS nps, r.dso::DOUBLE AS dso
-            FROM marts.mart_kpi_monthly AS r"""))
+            FROM marts.mart_kpi_monthly AS r""",
+            )
+        )
     out = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]")})
     for f in frames:
         f["month"] = pd.to_datetime(f["month"])

@@ -100,8 +100,12 @@ def _perf_where(scope: Scope, flt: DealFilter, period: Period | None) -> tuple[s
 def perf_months(snap: Snapshot, scope: Scope) -> list[str]:
     """The months of mart_rep_performance inside the scope, newest first ('YYYY-MM')."""
     where, params = _perf_where(scope, DealFilter(), None)
-    df = run_query(snap, f"SELECT DISTINCT strftime(r.month, '%Y-%m') AS m FROM marts.mart_rep_performance AS r "
-                   f"WHERE {where} ORDER BY m DESC", params)
+    df = run_query(
+        snap,
+        f"SELECT DISTINCT strftime(r.month, '%Y-%m') AS m FROM marts.mart_rep_performance AS r "
+        f"WHERE {where} ORDER BY m DESC",
+        params,
+    )
     return df["m"].dropna().tolist()
 
 
@@ -109,8 +113,11 @@ def perf_months(snap: Snapshot, scope: Scope) -> list[str]:
 def perf_totals(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period) -> dict[str, float | None]:
     """Bookings, quota, attainment, win rate... of everything in scope and filters over the period."""
     where, params = _perf_where(scope, flt, period)
-    df = run_query(snap, f"SELECT {_PERF_MEASURES} FROM marts.mart_rep_performance AS r WHERE {where}",
-             [period.end, *params])
+    df = run_query(
+        snap,
+        f"SELECT {_PERF_MEASURES} FROM marts.mart_rep_performance AS r WHERE {where}",
+        [period.end, *params],
+    )
     return {k: (None if pd.isna(v) else float(v)) for k, v in df.iloc[0].items()}
 
 
@@ -118,34 +125,52 @@ def perf_totals(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period) -
 _PERF_GROUPS = {
     "region": ("r.region AS group_id", "r.region"),
     "team": ("r.team_id AS group_id, r.region", "r.team_id, r.region"),
-    "user": ("r.user_id AS group_id, any_value(r.user_name) AS user_name, r.team_id, r.region",
-             "r.user_id, r.team_id, r.region"),
+    "user": (
+        "r.user_id AS group_id, any_value(r.user_name) AS user_name, r.team_id, r.region",
+        "r.user_id, r.team_id, r.region",
+    ),
 }
 
 
-PERF_RANKS = {"attainment": "attainment DESC NULLS LAST, bookings_cny DESC",
-              "bookings": "bookings_cny DESC NULLS LAST, attainment DESC NULLS LAST"}
+PERF_RANKS = {
+    "attainment": "attainment DESC NULLS LAST, bookings_cny DESC",
+    "bookings": "bookings_cny DESC NULLS LAST, attainment DESC NULLS LAST",
+}
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def perf_breakdown(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period, by: str,
-                   rank: str = "attainment") -> pd.DataFrame:
+def perf_breakdown(
+    snap: Snapshot, scope: Scope, flt: DealFilter, period: Period, by: str, rank: str = "attainment"
+) -> pd.DataFrame:
     """One row per region, team or user (``by``) in scope and filters: the period's figures, best first by
     ``rank`` (attainment or bookings); the leaderboard when ``by='user'``."""
     select, group = _PERF_GROUPS[by]
     where, params = _perf_where(scope, flt, period)
-    having = ("HAVING bool_or(r.role = 'sales_rep') OR sum(r.won_count) + sum(r.lost_count) > 0 "
-              "OR sum(r.quota_cny) > 0") if by == "user" else ""
-    team_name = ("(SELECT any_value(u.team_name) FROM marts.dim_users AS u WHERE u.team_id = r.team_id) AS team_name,"
-                 if by != "region" else "")
-    return run_query(snap, f"""
+    having = (
+        (
+            "HAVING bool_or(r.role = 'sales_rep') OR sum(r.won_count) + sum(r.lost_count) > 0 "
+            "OR sum(r.quota_cny) > 0"
+        )
+        if by == "user"
+        else ""
+    )
+    team_name = (
+        "(SELECT any_value(u.team_name) FROM marts.dim_users AS u WHERE u.team_id = r.team_id) AS team_name,"
+        if by != "region"
+        else ""
+    )
+    return run_query(
+        snap,
+        f"""
         SELECT {select}, {team_name} {_PERF_MEASURES}
         FROM marts.mart_rep_performance AS r
-        WHERE {where} AND r.{'region' if by == 'region' else 'team_id' if by == 'team' else 'user_id'} IS NOT NULL
+        WHERE {where} AND r.{"region" if by == "region" else "team_id" if by == "team" else "user_id"} IS NOT NULL
         GROUP BY {group}
         {having}
         ORDER BY {PERF_RANKS[rank]}, group_id
-        LIMIT ?""", [period.end, *params, TABLE_LIMIT])
+        LIMIT ?""",
+        [period.end, *params, TABLE_LIMIT],
+    )
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -155,21 +180,29 @@ def perf_trend(snap: Snapshot, scope: Scope, flt: DealFilter, end: date, months:
     for _ in range(months - 1):
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
     where, params = _perf_where(scope, flt, Period(first, end))
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT r.month::DATE AS month, sum(r.bookings_cny)::DOUBLE AS bookings_cny, sum(r.quota_cny)::DOUBLE AS quota_cny,
                (sum(r.bookings_cny) / nullif(sum(r.quota_cny), 0))::DOUBLE AS attainment
         FROM marts.mart_rep_performance AS r WHERE {where}
-        GROUP BY 1 ORDER BY 1""", params)
+        GROUP BY 1 ORDER BY 1""",
+        params,
+    )
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def rep_deals(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period, limit: int = TABLE_LIMIT) -> pd.DataFrame:
+def rep_deals(
+    snap: Snapshot, scope: Scope, flt: DealFilter, period: Period, limit: int = TABLE_LIMIT
+) -> pd.DataFrame:
     """The deals behind the figures: won or lost in the period, or open at its end (created by then and
     neither won nor lost by then). Status is won, lost or open."""
     where, params = scope.opportunity_filter("o")
     extra, extra_params = _narrow(flt, {"region": "o.region", "team": "o.team_id", "rep": "o.owner_user_id"})
     start, end = period.start, period.end_exclusive
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         WITH d AS (
             SELECT o.*,
                    CASE WHEN o.won_at >= ? AND o.won_at < ? THEN 'won'
@@ -185,7 +218,9 @@ def rep_deals(snap: Snapshot, scope: Scope, flt: DealFilter, period: Period, lim
         WHERE d.status IS NOT NULL
         ORDER BY CASE d.status WHEN 'won' THEN 0 WHEN 'open' THEN 1 ELSE 2 END, d.amount_cny DESC NULLS LAST,
                  d.opportunity_id
-        LIMIT ?""", [start, end, start, end, end, end, end, *params, *extra_params, int(limit)])
+        LIMIT ?""",
+        [start, end, start, end, end, end, end, *params, *extra_params, int(limit)],
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -195,7 +230,9 @@ def manager_team(snap: Snapshot, scope: Scope) -> str | None:
         return None
     if scope.team_id:
         return scope.team_id
-    df = run_query(snap, "SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?", [str(scope.user_id)])
+    df = run_query(
+        snap, "SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?", [str(scope.user_id)]
+    )
     return None if df.empty or pd.isna(df.iloc[0, 0]) else str(df.iloc[0, 0])
 
 
@@ -204,20 +241,26 @@ def _level_where(scope: Scope) -> tuple[str, list]:
     for roles that see everything."""
     team_where, params = row_filter(scope, team="r.group_id")
     everything = "TRUE" if scope.is_everything else "FALSE"
-    return (f"((r.level = 'team' AND {team_where}) OR (r.level IN ('company', 'region') AND {everything}))",
-            params)
+    return (
+        f"((r.level = 'team' AND {team_where}) OR (r.level IN ('company', 'region') AND {everything}))",
+        params,
+    )
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def velocity(snap: Snapshot, scope: Scope, level: str, group_id: str, month: date) -> dict[str, float | None]:
     """mart_sales_velocity's row for the group and month (trailing 12 months), when the scope may see it."""
     where, params = _level_where(scope)
-    df = run_query(snap, f"""
+    df = run_query(
+        snap,
+        f"""
         SELECT r.sales_velocity_cny_per_day::DOUBLE AS velocity, r.win_rate_12m::DOUBLE AS win_rate_12m,
                r.avg_deal_size_12m_cny::DOUBLE AS avg_deal_size_12m, r.cycle_days_mean_12m::DOUBLE AS cycle_12m,
                r.open_count::DOUBLE AS open_count
         FROM marts.mart_sales_velocity AS r
-        WHERE {where} AND r.level = ? AND r.group_id = ? AND r.month = ?""", [*params, level, group_id, month])
+        WHERE {where} AND r.level = ? AND r.group_id = ? AND r.month = ?""",
+        [*params, level, group_id, month],
+    )
     if df.empty:
         return {}
     return {k: (None if pd.isna(v) else float(v)) for k, v in df.iloc[0].items()}
@@ -251,8 +294,12 @@ def _forecast_relation(snap: Snapshot) -> str:
 def forecast_periods(snap: Snapshot, scope: Scope, period_type: str) -> list[str]:
     """Period starts ('YYYY-MM') of the scope's forecast rows, newest first."""
     where, params = _level_where(scope)
-    df = run_query(snap, f"SELECT DISTINCT strftime(r.period_start, '%Y-%m') AS p FROM marts.mart_forecast AS r "
-                   f"WHERE {where} AND r.period_type = ? ORDER BY p DESC", [*params, period_type])
+    df = run_query(
+        snap,
+        f"SELECT DISTINCT strftime(r.period_start, '%Y-%m') AS p FROM marts.mart_forecast AS r "
+        f"WHERE {where} AND r.period_type = ? ORDER BY p DESC",
+        [*params, period_type],
+    )
     return df["p"].dropna().tolist()
 
 
@@ -260,27 +307,36 @@ def forecast_periods(snap: Snapshot, scope: Scope, period_type: str) -> list[str
 def forecast_rows(snap: Snapshot, scope: Scope, period_type: str, period: str) -> pd.DataFrame:
     """Every forecast row the scope may see for the period: company, regions, teams."""
     where, params = _level_where(scope)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT {_FORECAST_COLS}, (SELECT any_value(u.team_name) FROM marts.dim_users AS u
                                   WHERE r.level = 'team' AND u.team_id = r.group_id) AS team_name
         FROM {_forecast_relation(snap)} AS r
         WHERE {where} AND r.period_type = ? AND r.period_start = ?
         ORDER BY CASE r.level WHEN 'company' THEN 0 WHEN 'region' THEN 1 ELSE 2 END, r.group_id
-        LIMIT ?""", [*params, period_type, _month_start(period), TABLE_LIMIT])
+        LIMIT ?""",
+        [*params, period_type, _month_start(period), TABLE_LIMIT],
+    )
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def forecast_history(snap: Snapshot, scope: Scope, period_type: str, level: str, group_id: str,
-                     periods: int = 24) -> pd.DataFrame:
+def forecast_history(
+    snap: Snapshot, scope: Scope, period_type: str, level: str, group_id: str, periods: int = 24
+) -> pd.DataFrame:
     """The group's forecast rows over time (newest ``periods``), oldest first: forecast at start, current
     forecast and actual bookings, with the absolute percentage error of the closed periods."""
     where, params = _level_where(scope)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT * FROM (
             SELECT {_FORECAST_COLS} FROM {_forecast_relation(snap)} AS r
             WHERE {where} AND r.period_type = ? AND r.level = ? AND r.group_id = ?
             ORDER BY r.period_start DESC LIMIT ?)
-        ORDER BY period_start""", [*params, period_type, level, group_id, int(periods)])
+        ORDER BY period_start""",
+        [*params, period_type, level, group_id, int(periods)],
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -288,10 +344,13 @@ def ml_forecast(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """Company-level ML forecast beside the stage default (ml.forecast); only for whole-company scopes."""
     if not scope.is_everything:
         return pd.DataFrame()
-    return run_query(snap, """
+    return run_query(
+        snap,
+        """
         SELECT r.period::DATE AS period, r.open_deals::BIGINT AS open_deals, r.open_pipeline_cny::DOUBLE AS open_pipeline_cny,
                r.ml_weighted_cny::DOUBLE AS ml_weighted_cny, r.stage_weighted_cny::DOUBLE AS stage_weighted_cny
-        FROM ml.forecast AS r ORDER BY r.period LIMIT 60""")
+        FROM ml.forecast AS r ORDER BY r.period LIMIT 60""",
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -299,11 +358,14 @@ def ml_backtest(snap: Snapshot, scope: Scope) -> pd.DataFrame:
     """The ML and stage-default forecasts of past months against actual bookings (ml.forecast_backtest)."""
     if not scope.is_everything:
         return pd.DataFrame()
-    return run_query(snap, """
+    return run_query(
+        snap,
+        """
         SELECT r.period::DATE AS period, r.actual_cny::DOUBLE AS actual_cny, r.ml_forecast_cny::DOUBLE AS ml_forecast_cny,
                r.stage_forecast_cny::DOUBLE AS stage_forecast_cny, r.ml_ape::DOUBLE AS ml_ape,
                r.stage_ape::DOUBLE AS stage_ape
-        FROM ml.forecast_backtest AS r ORDER BY r.period LIMIT 60""")
+        FROM ml.forecast_backtest AS r ORDER BY r.period LIMIT 60""",
+    )
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -312,7 +374,9 @@ def pipeline_trend(snap: Snapshot, scope: Scope, flt: DealFilter, weeks: int = 5
     owner, team and region."""
     where, params = scope.opportunity_filter("s")
     extra, extra_params = _narrow(flt, {"region": "s.region", "team": "s.team_id", "rep": "s.owner_user_id"})
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         WITH dates AS (
             SELECT DISTINCT snapshot_date FROM marts.fct_pipeline_snapshots ORDER BY snapshot_date DESC LIMIT ?
         )
@@ -320,7 +384,9 @@ def pipeline_trend(snap: Snapshot, scope: Scope, flt: DealFilter, weeks: int = 5
                count(*)::BIGINT AS deals
         FROM marts.fct_pipeline_snapshots AS s
         WHERE s.snapshot_date IN (SELECT snapshot_date FROM dates) AND ({where}){extra}
-        GROUP BY ALL ORDER BY 1, 2""", [int(weeks), *params, *extra_params])
+        GROUP BY ALL ORDER BY 1, 2""",
+        [int(weeks), *params, *extra_params],
+    )
 
 
 # ---- funnel (mart_funnel: cohort month x lead source x team x stage; fct_stage_transitions) ----------------
@@ -340,7 +406,8 @@ class FunnelFilter:
 
 _STAGE_VALUES = ", ".join(
     f"('{s}', {i}, {repr(FUNNEL_STAGES[i]) if i < LAST_STAGE_ORDER else 'NULL'})"
-    for i, s in enumerate(FUNNEL_STAGES, start=1))
+    for i, s in enumerate(FUNNEL_STAGES, start=1)
+)
 # mart_funnel's grain rebuilt from the facts for the deals matching {where} (over fct_opportunities AS o): one
 # row per deal and stage reached (reached_count = 1); passed = reached a later stage; strict = moved from the
 # stage to the next one directly at least once. The deals are filtered first, so only their transitions are read.
@@ -368,8 +435,15 @@ _FUNNEL_FACTS = """(
 
 def _deal_funnel_where(scope: Scope, f: FunnelFilter) -> tuple[str, list]:
     """The funnel filters over fct_opportunities AS o (cohort = created month, as in mart_funnel)."""
-    return _funnel_where(scope, f, cohort="date_trunc('month', o.created_date)", team="o.team_id",
-                         source="coalesce(o.lead_source, 'unknown')", region="o.region", owner="o.owner_user_id")
+    return _funnel_where(
+        scope,
+        f,
+        cohort="date_trunc('month', o.created_date)",
+        team="o.team_id",
+        source="coalesce(o.lead_source, 'unknown')",
+        region="o.region",
+        owner="o.owner_user_id",
+    )
 
 
 def _funnel_from(scope: Scope, f: FunnelFilter) -> tuple[str, str, list]:
@@ -382,9 +456,16 @@ def _funnel_from(scope: Scope, f: FunnelFilter) -> tuple[str, str, list]:
     return "marts.mart_funnel", where, params
 
 
-def _funnel_where(scope: Scope, f: FunnelFilter, *, cohort: str = "r.cohort_month", team: str = "r.team_id",
-                  source: str = "r.lead_source", region: str | None = None,
-                  owner: str = "r.owner_user_id") -> tuple[str, list]:
+def _funnel_where(
+    scope: Scope,
+    f: FunnelFilter,
+    *,
+    cohort: str = "r.cohort_month",
+    team: str = "r.team_id",
+    source: str = "r.lead_source",
+    region: str | None = None,
+    owner: str = "r.owner_user_id",
+) -> tuple[str, list]:
     where, params = row_filter(scope, team=team)
     where = f"({where})"
     if f.owner_user_id:
@@ -404,8 +485,11 @@ def _funnel_where(scope: Scope, f: FunnelFilter, *, cohort: str = "r.cohort_mont
         params.append(f.team_id)
     if f.region:  # mart_funnel has no region: a region is its users' teams
         col = region or team
-        where += (f" AND {col} = ?" if region else
-                  f" AND {col} IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.region = ?)")
+        where += (
+            f" AND {col} = ?"
+            if region
+            else f" AND {col} IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.region = ?)"
+        )
         params.append(f.region)
     return where, params
 
@@ -414,10 +498,17 @@ def _funnel_where(scope: Scope, f: FunnelFilter, *, cohort: str = "r.cohort_mont
 def funnel_choices(snap: Snapshot, scope: Scope) -> tuple[list[str], list[str]]:
     """Cohort months (newest first) and lead sources of the scope's funnel rows."""
     where, params = row_filter(scope, team="r.team_id")
-    months = run_query(snap, f"SELECT DISTINCT strftime(r.cohort_month, '%Y-%m') AS m FROM marts.mart_funnel AS r "
-                       f"WHERE {where} ORDER BY m DESC", params)
-    sources = run_query(snap, f"SELECT DISTINCT r.lead_source AS s FROM marts.mart_funnel AS r WHERE {where} ORDER BY s",
-                  params)
+    months = run_query(
+        snap,
+        f"SELECT DISTINCT strftime(r.cohort_month, '%Y-%m') AS m FROM marts.mart_funnel AS r "
+        f"WHERE {where} ORDER BY m DESC",
+        params,
+    )
+    sources = run_query(
+        snap,
+        f"SELECT DISTINCT r.lead_source AS s FROM marts.mart_funnel AS r WHERE {where} ORDER BY s",
+        params,
+    )
     return months["m"].dropna().tolist(), sources["s"].dropna().tolist()
 
 
@@ -451,13 +542,18 @@ def funnel_stages(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame
     """One row per stage: reached, passed, strict next, passing and strict conversion, is_bottleneck (from
     mart_funnel; from the facts when a rep is picked, as the mart has no rep)."""
     source, where, params = _funnel_from(scope, f)
-    sql = _FUNNEL_SQL.format(group="", source=source, where=where, last=LAST_STAGE_ORDER, partition="", order="")
+    sql = _FUNNEL_SQL.format(
+        group="", source=source, where=where, last=LAST_STAGE_ORDER, partition="", order=""
+    )
     return run_query(snap, sql, params)
 
 
 # breakdown dimension -> the mart column (constants only)
-FUNNEL_BREAKDOWNS = {"cohort": "strftime(r.cohort_month, '%Y-%m')", "lead_source": "r.lead_source",
-                     "team": "r.team_id"}
+FUNNEL_BREAKDOWNS = {
+    "cohort": "strftime(r.cohort_month, '%Y-%m')",
+    "lead_source": "r.lead_source",
+    "team": "r.team_id",
+}
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -465,9 +561,14 @@ def funnel_breakdown(snap: Snapshot, scope: Scope, f: FunnelFilter, by: str) -> 
     """Per group (cohort month, lead source or team) and stage: the same columns as ``funnel_stages``, with
     each group's own bottleneck."""
     source, where, params = _funnel_from(scope, f)
-    sql = _FUNNEL_SQL.format(group=f"{FUNNEL_BREAKDOWNS[by]} AS grp,", source=source, where=where,
-                             last=LAST_STAGE_ORDER,
-                             partition="c.grp,", order="c.grp DESC," if by == "cohort" else "c.grp,")
+    sql = _FUNNEL_SQL.format(
+        group=f"{FUNNEL_BREAKDOWNS[by]} AS grp,",
+        source=source,
+        where=where,
+        last=LAST_STAGE_ORDER,
+        partition="c.grp,",
+        order="c.grp DESC," if by == "cohort" else "c.grp,",
+    )
     return run_query(snap, f"SELECT * FROM ({sql}) LIMIT ?", [*params, 60 * LAST_STAGE_ORDER])
 
 
@@ -477,7 +578,9 @@ def days_in_stage(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame
     it), one value per entry into the stage, for the deals of the filtered cohorts: quartiles, 10th and 90th
     percentiles and the number of entries. Read per entry, not per deal, to stay within the page's time budget."""
     where, params = _deal_funnel_where(scope, f)
-    return run_query(snap, f"""
+    return run_query(
+        snap,
+        f"""
         SELECT stage, stage_order, entries, q[1] AS p10, q[2] AS q1, q[3] AS median, q[4] AS q3, q[5] AS p90
         FROM (SELECT t.stage, min(t.stage_order) AS stage_order, count(*)::BIGINT AS entries,
                      quantile_cont(t.days_in_stage::DOUBLE, [0.1, 0.25, 0.5, 0.75, 0.9]) AS q  -- one sort for all five
@@ -485,4 +588,6 @@ def days_in_stage(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame
               WHERE t.days_in_stage IS NOT NULL AND t.stage_order IS NOT NULL
                 AND t.opportunity_id IN (SELECT o.opportunity_id FROM marts.fct_opportunities AS o WHERE {where})
               GROUP BY t.stage)
-        ORDER BY stage_order""", params)
+        ORDER BY stage_order""",
+        params,
+    )

@@ -79,7 +79,9 @@ class Scope:
                 clauses.append(f"{alias}.team_id = ?")
                 params.append(self.team_id)
             elif self.user_id:  # the manager's team as the snapshot's dim_users has it
-                clauses.append(f"{alias}.team_id IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?)")
+                clauses.append(
+                    f"{alias}.team_id IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?)"
+                )
                 params.append(self.user_id)
             else:
                 return "FALSE", []
@@ -108,9 +110,13 @@ class Scope:
             return f"{level} = 'rep' AND {group} = ?", [self.user_id]
         if self.role == "sales_manager" and self.team_id:
             return f"{level} = 'team' AND {group} = ?", [self.team_id]
-        if self.role == "sales_manager" and self.user_id:  # the manager's team as the snapshot's dim_users has it
-            return (f"{level} = 'team' AND {group} IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?)",
-                    [self.user_id])
+        if (
+            self.role == "sales_manager" and self.user_id
+        ):  # the manager's team as the snapshot's dim_users has it
+            return (
+                f"{level} = 'team' AND {group} IN (SELECT u.team_id FROM marts.dim_users AS u WHERE u.user_id = ?)",
+                [self.user_id],
+            )
         if self.role in FULL_ACCESS_ROLES:
             return f"{level} = 'company'", []
         return "FALSE", []
@@ -135,12 +141,18 @@ def row_filter(scope: Scope, *, owner: str | None = None, team: str | None = Non
     if scope.role == "sales_rep" and scope.user_id and owner:
         return f"{owner} = ?", [scope.user_id]
     if scope.role == "sales_manager" and (scope.team_id or scope.user_id):
-        team_sql, params = ("?", [scope.team_id]) if scope.team_id else (
-            "(SELECT m.team_id FROM marts.dim_users AS m WHERE m.user_id = ?)", [scope.user_id])
+        team_sql, params = (
+            ("?", [scope.team_id])
+            if scope.team_id
+            else ("(SELECT m.team_id FROM marts.dim_users AS m WHERE m.user_id = ?)", [scope.user_id])
+        )
         if team:
             return f"{team} IN ({team_sql})", params
         if owner:
-            return f"{owner} IN (SELECT t.user_id FROM marts.dim_users AS t WHERE t.team_id IN ({team_sql}))", params
+            return (
+                f"{owner} IN (SELECT t.user_id FROM marts.dim_users AS t WHERE t.team_id IN ({team_sql}))",
+                params,
+            )
     return "FALSE", []
 
 

@@ -104,8 +104,9 @@ def login_form(lang: str) -> None:
         st.error(t("login.disabled", lang), icon=":material/block:")
     with st.form(LOGIN_FORM, border=True):
         st.text_input(t("login.username", lang), key="login_username", autocomplete="username")
-        st.text_input(t("login.password", lang), type="password", key="login_password",
-                      autocomplete="current-password")
+        st.text_input(
+            t("login.password", lang), type="password", key="login_password", autocomplete="current-password"
+        )
         st.form_submit_button(t("login.submit", lang), type="primary", on_click=_submit_login)
     st.caption(t("login.help", lang))
 
@@ -122,7 +123,9 @@ def _logout() -> None:
 
 def sidebar_user(user: User, lang: str) -> None:
     with st.sidebar:
-        st.caption(t("login.signed_in_as", lang, name=plain(user.display_name), role=t(f"role.{user.role}", lang)))
+        st.caption(
+            t("login.signed_in_as", lang, name=plain(user.display_name), role=t(f"role.{user.role}", lang))
+        )
         st.button(t("login.logout", lang), icon=":material/logout:", on_click=_logout, key="logout")
 
 

@@ -40,8 +40,16 @@ APP = Path(__file__).resolve().parent / "app.py"
 VIEWS = APP.parent / "views"
 
 
-def open_page(home: Path, role: str, page: str, *, crm_user_id: str | None = None, params: dict | None = None,
-              username: str | None = None, timeout: float = 60):
+def open_page(
+    home: Path,
+    role: str,
+    page: str,
+    *,
+    crm_user_id: str | None = None,
+    params: dict | None = None,
+    username: str | None = None,
+    timeout: float = 60,
+):
     """An AppTest of ``page`` (views/<page>.py) signed in as ``role`` with these URL parameters; it has run
     without an exception or an error message."""
     from streamlit.testing.v1 import AppTest
@@ -93,7 +101,9 @@ DEALS = (
 QUARANTINED_RAW = '{"联系人":"王五","电话":"13812345678","email":"wang.wu@example.cn","amount":"abc"}'
 
 
-def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "passed", deal_marts: bool = True) -> None:
+def build_snapshot(
+    path: Path, *, as_of: str = AS_OF, quality_status: str = "passed", deal_marts: bool = True
+) -> None:
     """Write a small, coherent serving snapshot at ``path`` (atomic rename, as publish does).
 
     mart_bookings_monthly is computed here in SQL from the deals with METRICS.md's definitions, so pages
@@ -117,8 +127,10 @@ def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "pas
     )
     names = {u[0]: u[1] for u in CRM_USERS}
     for u in CRM_USERS:
-        con.execute("INSERT INTO marts.dim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, TRUE, DATE '2024-01-01')",
-                    [*u, names.get(u[6])])
+        con.execute(
+            "INSERT INTO marts.dim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, TRUE, DATE '2024-01-01')",
+            [*u, names.get(u[6])],
+        )
     con.execute(
         """CREATE TABLE marts.dim_accounts (account_id VARCHAR, account_name VARCHAR, industry VARCHAR,
                region VARCHAR, city VARCHAR, size_band VARCHAR, owner_user_id VARCHAR, created_at TIMESTAMP,
@@ -126,8 +138,11 @@ def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "pas
     )
     team = {u[0]: (u[3], u[5]) for u in CRM_USERS}
     for aid, name, owner in ACCOUNTS:
-        con.execute("INSERT INTO marts.dim_accounts VALUES (?, ?, 'manufacturing', ?, '上海', 'mid', ?, "
-                    "TIMESTAMP '2025-01-01', 1e7, NULL, 0, FALSE)", [aid, name, team[owner][1], owner])
+        con.execute(
+            "INSERT INTO marts.dim_accounts VALUES (?, ?, 'manufacturing', ?, '上海', 'mid', ?, "
+            "TIMESTAMP '2025-01-01', 1e7, NULL, 0, FALSE)",
+            [aid, name, team[owner][1], owner],
+        )
     con.execute(
         """CREATE TABLE marts.fct_opportunities (opportunity_id VARCHAR, opportunity_name VARCHAR,
                account_id VARCHAR, owner_user_id VARCHAR, team_id VARCHAR, region VARCHAR, lead_source VARCHAR,
@@ -142,9 +157,27 @@ def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "pas
             """INSERT INTO marts.fct_opportunities VALUES (?, ?, ?, ?, ?, ?, 'website', 'manufacturing', 'erp',
                    ?, 'CNY', ?, ?::TIMESTAMP, ?::TIMESTAMP, NULL, ?::TIMESTAMP, ?, ?, ?, ?,
                    ?, ?, date_diff('day', ?::DATE, ?::DATE), 0, 0, DATE '2026-09-30')""",
-            [oid, f"{oid} 项目", aid, owner, team[owner][0], team[owner][1], amount, amount, created, won, lost,
-             won is not None, lost is not None, (won or lost) is not None, not (won or lost),
-             stage or ("won" if won else "lost"), days, created, won],
+            [
+                oid,
+                f"{oid} 项目",
+                aid,
+                owner,
+                team[owner][0],
+                team[owner][1],
+                amount,
+                amount,
+                created,
+                won,
+                lost,
+                won is not None,
+                lost is not None,
+                (won or lost) is not None,
+                not (won or lost),
+                stage or ("won" if won else "lost"),
+                days,
+                created,
+                won,
+            ],
         )
     con.execute(
         f"""CREATE TABLE marts.mart_bookings_monthly AS
@@ -176,10 +209,14 @@ def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "pas
     _performance_marts(con)
     if deal_marts:
         _deal_marts(con)
-    con.execute("CREATE TABLE meta.publish_log (published_at TIMESTAMP, run_id VARCHAR, as_of DATE, "
-                "row_counts VARCHAR, quality_status VARCHAR)")
-    con.execute("INSERT INTO meta.publish_log VALUES (TIMESTAMP '2026-07-01 02:00', 'run-test', ?, ?, ?)",
-                [as_of, json.dumps({"marts.fct_opportunities": len(DEALS)}), quality_status])
+    con.execute(
+        "CREATE TABLE meta.publish_log (published_at TIMESTAMP, run_id VARCHAR, as_of DATE, "
+        "row_counts VARCHAR, quality_status VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO meta.publish_log VALUES (TIMESTAMP '2026-07-01 02:00', 'run-test', ?, ?, ?)",
+        [as_of, json.dumps({"marts.fct_opportunities": len(DEALS)}), quality_status],
+    )
     con.execute(
         """CREATE TABLE quality.validation_results (run_id VARCHAR, suite VARCHAR, expectation VARCHAR,
                "column" VARCHAR, success BOOLEAN, unexpected_count BIGINT, unexpected_percent DOUBLE,
@@ -197,23 +234,30 @@ def build_snapshot(path: Path, *, as_of: str = AS_OF, quality_status: str = "pas
                action VARCHAR, detail VARCHAR, source_file VARCHAR, source_row BIGINT, detected_at TIMESTAMP,
                run_id VARCHAR, column_name VARCHAR, load_id VARCHAR)"""
     )
-    con.execute("INSERT INTO quality.issues VALUES ('contacts', 'C9', 'unparseable_amount', 'error', 'quarantined', "
-                "'abc is not an amount', 'contacts.csv', 7, TIMESTAMP '2026-07-01 01:00', 'run-test', 'amount', 'L1')")
+    con.execute(
+        "INSERT INTO quality.issues VALUES ('contacts', 'C9', 'unparseable_amount', 'error', 'quarantined', "
+        "'abc is not an amount', 'contacts.csv', 7, TIMESTAMP '2026-07-01 01:00', 'run-test', 'amount', 'L1')"
+    )
     con.execute(
         """CREATE TABLE ops.load_log (load_id VARCHAR, run_id VARCHAR, entity VARCHAR, file VARCHAR,
                sha256 VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, status VARCHAR,
                message VARCHAR, loaded_at TIMESTAMP)"""
     )
-    con.execute("INSERT INTO ops.load_log VALUES ('L1', 'run-test', 'contacts', 'contacts.csv', 'x', 10, 9, 1, "
-                "'loaded', '9 of 10 rows loaded', TIMESTAMP '2026-07-01 01:00')")
+    con.execute(
+        "INSERT INTO ops.load_log VALUES ('L1', 'run-test', 'contacts', 'contacts.csv', 'x', 10, 9, 1, "
+        "'loaded', '9 of 10 rows loaded', TIMESTAMP '2026-07-01 01:00')"
+    )
     con.execute(
         """CREATE TABLE ops.quarantine (load_id VARCHAR, run_id VARCHAR, entity VARCHAR, source_file VARCHAR,
                source_row BIGINT, record_key VARCHAR, kind VARCHAR, column_name VARCHAR, reason VARCHAR,
                raw_record VARCHAR, quarantined_at TIMESTAMP)"""
     )
-    con.execute("INSERT INTO ops.quarantine VALUES ('L1', 'run-test', 'contacts', 'contacts.csv', 7, 'C9', "
-                "'unparseable_amount', 'amount', 'abc is not an amount: write digits, e.g. 120万', ?, "
-                "TIMESTAMP '2026-07-01 01:00')", [QUARANTINED_RAW])
+    con.execute(
+        "INSERT INTO ops.quarantine VALUES ('L1', 'run-test', 'contacts', 'contacts.csv', 7, 'C9', "
+        "'unparseable_amount', 'amount', 'abc is not an amount: write digits, e.g. 120万', ?, "
+        "TIMESTAMP '2026-07-01 01:00')",
+        [QUARANTINED_RAW],
+    )
     con.close()
     os.replace(tmp, path)
 
@@ -228,8 +272,10 @@ def _performance_figures(group_match: str) -> str:
     """Per group (``g.group_id``) and month of the spine: the figures of mart_bookings_monthly over the deals
     that ``group_match`` (a condition on ``o`` and ``g``) gives the group, by the same definitions."""
     won = "date_trunc('month', o.won_at) = m.month"
-    opened = ("o.created_at < m.month + INTERVAL 1 MONTH AND (o.won_at IS NULL OR o.won_at >= m.month + INTERVAL 1 "
-              "MONTH) AND (o.lost_at IS NULL OR o.lost_at >= m.month + INTERVAL 1 MONTH)")
+    opened = (
+        "o.created_at < m.month + INTERVAL 1 MONTH AND (o.won_at IS NULL OR o.won_at >= m.month + INTERVAL 1 "
+        "MONTH) AND (o.lost_at IS NULL OR o.lost_at >= m.month + INTERVAL 1 MONTH)"
+    )
     return f"""
         SELECT g.*, m.month,
                coalesce(sum(o.amount_cny) FILTER (WHERE {won}), 0)::DOUBLE AS bookings_cny,
@@ -265,9 +311,12 @@ def _performance_marts(con) -> None:
             WITH groups AS (SELECT DISTINCT 'team' AS level, team_id AS group_id FROM marts.fct_opportunities
                             UNION SELECT DISTINCT 'region', region FROM marts.fct_opportunities
                             UNION SELECT 'company', 'all'),
-            f AS ({_performance_figures(
+            f AS ({
+            _performance_figures(
                 "CASE g.level WHEN 'team' THEN o.team_id = g.group_id WHEN 'region' THEN o.region = g.group_id "
-                "ELSE TRUE END")})
+                "ELSE TRUE END"
+            )
+        })
             SELECT level, group_id, month, bookings_cny, won_count, lost_count, {win_rate} AS win_rate,
                    cycle_days_mean, cycle_days_median, open_pipeline_cny, open_count
             FROM f"""

@@ -78,25 +78,43 @@ PERFORMANCE_MARTS = ("mart_rep_performance", "mart_sales_performance_rollup")
 
 def stage(con: duckdb.DuckDBPyConnection, k: int) -> None:
     """Put publish k's content into the warehouse's published tables."""
-    con.execute("""CREATE OR REPLACE TABLE marts.fct_opportunities AS
+    con.execute(
+        """CREATE OR REPLACE TABLE marts.fct_opportunities AS
                    SELECT * REPLACE (amount * ? AS amount, amount_cny * ? AS amount_cny)
-                   FROM base.fct_opportunities""", [k, k])
-    con.execute("""CREATE OR REPLACE TABLE marts.mart_bookings_monthly AS
+                   FROM base.fct_opportunities""",
+        [k, k],
+    )
+    con.execute(
+        """CREATE OR REPLACE TABLE marts.mart_bookings_monthly AS
                    SELECT * REPLACE (bookings_cny * ? AS bookings_cny, open_pipeline_cny * ? AS open_pipeline_cny)
-                   FROM base.mart_bookings_monthly""", [k, k])
+                   FROM base.mart_bookings_monthly""",
+        [k, k],
+    )
     for table in PERFORMANCE_MARTS:
-        con.execute(f"""CREATE OR REPLACE TABLE marts.{table} AS
+        con.execute(
+            f"""CREATE OR REPLACE TABLE marts.{table} AS
                         SELECT * REPLACE (bookings_cny * ? AS bookings_cny, open_pipeline_cny * ? AS open_pipeline_cny)
-                        FROM base.{table}""", [k, k])
-    con.execute("""CREATE OR REPLACE TABLE quality.issues AS
+                        FROM base.{table}""",
+            [k, k],
+        )
+    con.execute(
+        """CREATE OR REPLACE TABLE quality.issues AS
                    SELECT b.* REPLACE (b.record_key || '-' || c.i AS record_key)
-                   FROM base.issues AS b, range(?) AS c(i)""", [k])
-    con.execute("""CREATE OR REPLACE TABLE ops.load_log AS
+                   FROM base.issues AS b, range(?) AS c(i)""",
+        [k],
+    )
+    con.execute(
+        """CREATE OR REPLACE TABLE ops.load_log AS
                    SELECT b.* REPLACE (b.load_id || '-' || c.i AS load_id, b.entity || '-' || c.i AS entity)
-                   FROM base.load_log AS b, range(?) AS c(i)""", [k])
-    con.execute("""CREATE OR REPLACE TABLE ops.quarantine AS
+                   FROM base.load_log AS b, range(?) AS c(i)""",
+        [k],
+    )
+    con.execute(
+        """CREATE OR REPLACE TABLE ops.quarantine AS
                    SELECT b.* REPLACE (b.source_row + c.i AS source_row)
-                   FROM base.quarantine AS b, range(?) AS c(i)""", [k])
+                   FROM base.quarantine AS b, range(?) AS c(i)""",
+        [k],
+    )
 
 
 class Publisher:
@@ -107,8 +125,19 @@ class Publisher:
         self.serving = home / "serving" / "serving.duckdb"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(home / "warehouse.duckdb"), str(self.serving), "--copies", str(copies)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+            [
+                sys.executable,
+                str(WORKER),
+                str(home / "warehouse.duckdb"),
+                str(self.serving),
+                "--copies",
+                str(copies),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
         self.first = self._reply()
 
@@ -135,9 +164,15 @@ def expected(k: int, rep: str, n: int, copies: int = 1) -> dict[str, float]:
     """The figures of publish k for a page load as ``rep`` with ``n`` opportunities listed (Python only)."""
     won = [(owner, amount) for _id, _a, owner, amount, _c, won_at, *_ in DEALS if won_at is not None]
     # the deals page lists OPEN_LIMIT open deals, longest in their stage first, then largest
-    still_open = sorted(((days, amount) for _id, _a, owner, amount, _c, won_at, lost_at, _s, days in DEALS
-                         if owner == rep and won_at is None and lost_at is None for _ in range(copies)),
-                        reverse=True)[:OPEN_LIMIT]
+    still_open = sorted(
+        (
+            (days, amount)
+            for _id, _a, owner, amount, _c, won_at, lost_at, _s, days in DEALS
+            if owner == rep and won_at is None and lost_at is None
+            for _ in range(copies)
+        ),
+        reverse=True,
+    )[:OPEN_LIMIT]
     amounts = sorted((d[3] for d in DEALS for _ in range(copies)), reverse=True)
     return {
         "bookings": float(k * copies * sum(a for _o, a in won)),
@@ -174,10 +209,25 @@ def _steps(rep: str, n: int) -> list[tuple[str | None, object, tuple, object]]:
     own, everything = Scope(role="sales_rep", user_id=rep), Scope.everything()
     return [
         ("bookings", queries.monthly_series, (everything,), lambda df: df["bookings_cny"].sum()),  # mart
-        ("rep_bookings", queries.monthly_series, (own,), lambda df: df["bookings_cny"].sum()),  # from the deals
+        (
+            "rep_bookings",
+            queries.monthly_series,
+            (own,),
+            lambda df: df["bookings_cny"].sum(),
+        ),  # from the deals
         (None, queries.filter_options, (own,), None),  # fct_opportunities + dim_users
-        ("rep_open", queries.open_deals, (own, queries.DealFilter(), OPEN_LIMIT), lambda df: df["amount_cny"].sum()),
-        ("top_amount", queries.opportunities, (everything, n), lambda df: df["amount_cny"].sum()),  # key per n
+        (
+            "rep_open",
+            queries.open_deals,
+            (own, queries.DealFilter(), OPEN_LIMIT),
+            lambda df: df["amount_cny"].sum(),
+        ),
+        (
+            "top_amount",
+            queries.opportunities,
+            (everything, n),
+            lambda df: df["amount_cny"].sum(),
+        ),  # key per n
         ("issues", queries.issue_summary, (), lambda df: df["issues"].sum()),  # quality.issues
         ("loads", queries.load_log, (), len),  # ops.load_log
         ("quarantined", queries.quarantine, (), len),  # ops.quarantine
@@ -202,8 +252,9 @@ def _page(path: Path, rep: str, n: int, cached: bool, pause: float, on_snapshot)
     return started, marker, figures
 
 
-def page_load(path: Path, rep: str, n: int, *, cached: bool = True, pause: float = 0.0,
-              on_snapshot=None) -> PageLoad:
+def page_load(
+    path: Path, rep: str, n: int, *, cached: bool = True, pause: float = 0.0, on_snapshot=None
+) -> PageLoad:
     """A page load; like ``pagekit.run_page`` it starts over once when the snapshot was replaced under it.
     ``on_snapshot(snap)`` is called when the page has taken its snapshot, before any query (the test
     publishes again then)."""

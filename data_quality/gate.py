@@ -83,8 +83,15 @@ def check_load_conservation(con, run_id: str) -> CheckResult:
     ).fetchall()
     total = con.execute("SELECT count(*) FROM ops.load_log WHERE run_id = ?", [run_id]).fetchone()[0]
     return CheckResult(
-        "ingestion", "rows_read = rows_loaded + rows_quarantined", None, not bad, len(bad),
-        _pct(len(bad), total), "blocking", f"{len(bad)} of {total} files lose rows", [b[0] for b in bad[:10]],
+        "ingestion",
+        "rows_read = rows_loaded + rows_quarantined",
+        None,
+        not bad,
+        len(bad),
+        _pct(len(bad), total),
+        "blocking",
+        f"{len(bad)} of {total} files lose rows",
+        [b[0] for b in bad[:10]],
     )
 
 
@@ -94,17 +101,30 @@ def check_file_errors(con, run_id: str) -> CheckResult:
     ).fetchall()
     detail = "; ".join(m for _, m in rows[:5]) or "every file of the drop was read"
     return CheckResult(
-        "ingestion", "every file of the drop is readable", None, not rows, len(rows), 0.0,
-        "blocking", detail, [f for f, _ in rows[:10]],
+        "ingestion",
+        "every file of the drop is readable",
+        None,
+        not rows,
+        len(rows),
+        0.0,
+        "blocking",
+        detail,
+        [f for f, _ in rows[:10]],
     )
 
 
 def check_entities_present(con) -> CheckResult:
     empty = [e.name for e in ENTITIES if con.execute(f"SELECT count(*) FROM raw.{e.name}").fetchone()[0] == 0]
     return CheckResult(
-        "ingestion", "every entity of the contract has rows", None, not empty, len(empty),
-        _pct(len(empty), len(ENTITIES)), "blocking",
-        ("no rows for: " + ", ".join(empty)) if empty else "all entities loaded", empty,
+        "ingestion",
+        "every entity of the contract has rows",
+        None,
+        not empty,
+        len(empty),
+        _pct(len(empty), len(ENTITIES)),
+        "blocking",
+        ("no rows for: " + ", ".join(empty)) if empty else "all entities loaded",
+        empty,
     )
 
 
@@ -127,9 +147,15 @@ def check_quarantine_share(con, run_id: str) -> list[CheckResult]:
         ]
         out.append(
             CheckResult(
-                f"raw.{entity}", f"quarantined share <= {MAX_QUARANTINE_SHARE:.0%}", None,
-                share <= MAX_QUARANTINE_SHARE, quarantined, _pct(quarantined, read),
-                "blocking", f"{file}: {quarantined} of {read} rows quarantined", samples,
+                f"raw.{entity}",
+                f"quarantined share <= {MAX_QUARANTINE_SHARE:.0%}",
+                None,
+                share <= MAX_QUARANTINE_SHARE,
+                quarantined,
+                _pct(quarantined, read),
+                "blocking",
+                f"{file}: {quarantined} of {read} rows quarantined",
+                samples,
             )
         )
     return out
@@ -141,8 +167,15 @@ def check_unique(con, table: str, key: str, severity: str = "blocking") -> Check
     ).fetchall()
     n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return CheckResult(
-        table, f"{key} is unique", key, not dupes, len(dupes), _pct(len(dupes), n), severity,
-        f"{len(dupes)} duplicated {key} values", [str(d[0]) for d in dupes],
+        table,
+        f"{key} is unique",
+        key,
+        not dupes,
+        len(dupes),
+        _pct(len(dupes), n),
+        severity,
+        f"{len(dupes)} duplicated {key} values",
+        [str(d[0]) for d in dupes],
     )
 
 
@@ -166,8 +199,19 @@ def record_results(con, result: GateResult) -> None:
     con.executemany(
         "INSERT INTO quality.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            [result.run_id, c.suite, c.expectation, c.column, None if c.skipped else c.success, c.unexpected_count,
-             c.unexpected_percent, c.severity, json.dumps(c.sample_keys, ensure_ascii=False), c.detail, now]
+            [
+                result.run_id,
+                c.suite,
+                c.expectation,
+                c.column,
+                None if c.skipped else c.success,
+                c.unexpected_count,
+                c.unexpected_percent,
+                c.severity,
+                json.dumps(c.sample_keys, ensure_ascii=False),
+                c.detail,
+                now,
+            ]
             for c in result.checks
         ],
     )

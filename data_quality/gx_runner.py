@@ -147,8 +147,10 @@ class GxEngine:
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, e in enumerate(evals):
             groups.setdefault(tuple(e.gx_columns), []).append(i)
-        gsuites = [(list(cols), idx, self._gx_suite(f"{suite.name}#{j}", [evals[i] for i in idx]))
-                   for j, (cols, idx) in enumerate(groups.items())]
+        gsuites = [
+            (list(cols), idx, self._gx_suite(f"{suite.name}#{j}", [evals[i] for i in idx]))
+            for j, (cols, idx) in enumerate(groups.items())
+        ]
         n = len(evals)
         unexpected, nonnull = [0] * n, [0] * n
         errors: list[str | None] = [None] * n
@@ -174,7 +176,9 @@ class GxEngine:
                             errors[i] = f"column arrived as {result.get('observed_value')}"
                         continue
                     unexpected[i] += int(result.get("unexpected_count") or 0)
-                    nonnull[i] += int(result.get("element_count") or 0) - int(result.get("missing_count") or 0)
+                    nonnull[i] += int(result.get("element_count") or 0) - int(
+                        result.get("missing_count") or 0
+                    )
         self.source.delete_asset(asset.name)
 
         failing = [i for i in range(n) if unexpected[i] and sql_predicate(evals[i])]
@@ -184,8 +188,17 @@ class GxEngine:
             share = unexpected[i] / nonnull[i] if nonnull[i] else 0.0
             ok = errors[i] is None and share <= (1.0 - e.mostly) + 1e-12
             keys = sorted({f.record_key for f in records.get(i, [])})[:SAMPLE_KEYS]
-            check = CheckResult(suite.name, e.name, e.column, ok, unexpected[i], round(100.0 * share, 4),
-                                e.severity, _detail(e, unexpected[i], nonnull[i], total, errors[i]), keys)
+            check = CheckResult(
+                suite.name,
+                e.name,
+                e.column,
+                ok,
+                unexpected[i],
+                round(100.0 * share, 4),
+                e.severity,
+                _detail(e, unexpected[i], nonnull[i], total, errors[i]),
+                keys,
+            )
             out.append(Outcome(suite, e, check, records.get(i, []), total))
         return out
 
@@ -195,7 +208,12 @@ def _failing_records(con, suite: Suite, failing: list[tuple[int, Expect]]) -> di
     flags = []
     for i, e in failing:
         shown = [c for c in e.gx_columns if not c.startswith("_")]
-        value = " || ', ' || ".join(f"{lit(c + '=')} || coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in shown) or "''"
+        value = (
+            " || ', ' || ".join(
+                f"{lit(c + '=')} || coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in shown
+            )
+            or "''"
+        )
         flags.append(f"CASE WHEN coalesce(({sql_predicate(e)}), false) THEN {{'i': {i}, 'v': {value}}} END")
     sql = f"""
         SELECT _record_key, _source_file, _source_row, unnest(items) AS item FROM (

@@ -59,7 +59,11 @@ def _key_columns(cols: dict[str, str], grain: tuple[str, ...] = ()) -> list[str]
     """Columns that name a mart row: its grain when present, else ids and periods, else every dimension."""
     if grain and all(g in cols for g in grain):
         return list(grain)
-    ids = [c for c in cols if c.endswith("_id") or c in ("month", "period_start", "cohort_month", "snapshot_date", "period")]
+    ids = [
+        c
+        for c in cols
+        if c.endswith("_id") or c in ("month", "period_start", "cohort_month", "snapshot_date", "period")
+    ]
     return ids or [c for c, t in cols.items() if _is_dimension(t)]
 
 
@@ -72,10 +76,25 @@ def _key_expr(cols: list[str], alias: str = "t") -> str:
 def _orphan(flag: str, column: str, target: str) -> list[Expect]:
     fix = f"rebuild the marts; {column} must reference an existing {target} (check the source's orphan flags)"
     return [
-        Expect("expect_column_values_to_be_in_set", f"no orphan facts: {column} in {target}", column,
-               {"column": flag, "value_set": [True]}, WARNING, "orphan_fk", fix),
-        Expect("expect_column_values_to_be_in_set", f"no orphan facts: {column} in {target} (orphans <= {MAX_ORPHAN_SHARE:.0%})",
-               column, {"column": flag, "value_set": [True]}, BLOCKING, "orphan_fk", fix, mostly=1 - MAX_ORPHAN_SHARE),
+        Expect(
+            "expect_column_values_to_be_in_set",
+            f"no orphan facts: {column} in {target}",
+            column,
+            {"column": flag, "value_set": [True]},
+            WARNING,
+            "orphan_fk",
+            fix,
+        ),
+        Expect(
+            "expect_column_values_to_be_in_set",
+            f"no orphan facts: {column} in {target} (orphans <= {MAX_ORPHAN_SHARE:.0%})",
+            column,
+            {"column": flag, "value_set": [True]},
+            BLOCKING,
+            "orphan_fk",
+            fix,
+            mostly=1 - MAX_ORPHAN_SHARE,
+        ),
     ]
 
 
@@ -83,22 +102,50 @@ def fct_opportunities(con) -> Suite | str:
     cols = table_columns(con, "marts.fct_opportunities")
     if cols is None:
         return "table marts.fct_opportunities does not exist"
-    select = ["CAST(t.opportunity_id AS VARCHAR) AS _record_key", NO_SOURCE, "t.opportunity_id",
-              "count(*) OVER (PARTITION BY t.opportunity_id) = 1 AS _grain_unique"]
+    select = [
+        "CAST(t.opportunity_id AS VARCHAR) AS _record_key",
+        NO_SOURCE,
+        "t.opportunity_id",
+        "count(*) OVER (PARTITION BY t.opportunity_id) = 1 AS _grain_unique",
+    ]
     ex = [
-        Expect("expect_column_values_to_not_be_null", "opportunity_id present", "opportunity_id",
-               {"column": "opportunity_id"}, BLOCKING, "missing_required", "rebuild the marts: every fact needs its key"),
-        Expect("expect_column_values_to_be_in_set", "one row per opportunity", "opportunity_id",
-               {"column": "_grain_unique", "value_set": [True]}, BLOCKING, "duplicate_key",
-               "rebuild the marts: fct_opportunities must hold one row per opportunity"),
+        Expect(
+            "expect_column_values_to_not_be_null",
+            "opportunity_id present",
+            "opportunity_id",
+            {"column": "opportunity_id"},
+            BLOCKING,
+            "missing_required",
+            "rebuild the marts: every fact needs its key",
+        ),
+        Expect(
+            "expect_column_values_to_be_in_set",
+            "one row per opportunity",
+            "opportunity_id",
+            {"column": "_grain_unique", "value_set": [True]},
+            BLOCKING,
+            "duplicate_key",
+            "rebuild the marts: fct_opportunities must hold one row per opportunity",
+        ),
     ]
     requires: list[str] = []
     if "amount_cny" in cols:
         select.append("CAST(t.amount_cny AS DOUBLE) AS amount_cny")
-        ex.append(Expect("expect_column_values_to_be_between", "amount_cny not negative", "amount_cny",
-                         {"column": "amount_cny", "min_value": 0}, BLOCKING, "negative_amount",
-                         "correct the deal's amount in the opportunities file"))
-    for col, dim, dim_key in (("account_id", "marts.dim_accounts", "account_id"), ("owner_user_id", "marts.dim_users", "user_id")):
+        ex.append(
+            Expect(
+                "expect_column_values_to_be_between",
+                "amount_cny not negative",
+                "amount_cny",
+                {"column": "amount_cny", "min_value": 0},
+                BLOCKING,
+                "negative_amount",
+                "correct the deal's amount in the opportunities file",
+            )
+        )
+    for col, dim, dim_key in (
+        ("account_id", "marts.dim_accounts", "account_id"),
+        ("owner_user_id", "marts.dim_users", "user_id"),
+    ):
         if col in cols and table_columns(con, dim) is not None:
             flag = f"_{col}_known"
             select.append(
@@ -107,8 +154,15 @@ def fct_opportunities(con) -> Suite | str:
             ex.extend(_orphan(flag, col, f"{dim}.{dim_key}"))
             requires.append(dim)
     query = f"SELECT {', '.join(select)} FROM marts.fct_opportunities AS t"
-    return Suite("marts.fct_opportunities", "fct_opportunities", "marts.fct_opportunities", query, tuple(ex),
-                 requires=tuple(requires), asset=("marts", "fct_opportunities"))
+    return Suite(
+        "marts.fct_opportunities",
+        "fct_opportunities",
+        "marts.fct_opportunities",
+        query,
+        tuple(ex),
+        requires=tuple(requires),
+        asset=("marts", "fct_opportunities"),
+    )
 
 
 def mart_bookings_monthly(con) -> Suite | str:
@@ -127,12 +181,25 @@ def mart_bookings_monthly(con) -> Suite | str:
                    AS bookings_difference_cny
         FROM marts.mart_bookings_monthly AS b FULL OUTER JOIN won AS w ON w.month = b.month"""
     ex = (
-        Expect("expect_column_values_to_be_between", "bookings = Σ won amounts of the month", "bookings_cny",
-               {"column": "bookings_difference_cny", "max_value": MONEY_TOLERANCE}, BLOCKING, "bookings_mismatch",
-               "rebuild the marts: bookings must equal the sum of amount_cny of the deals won in the month"),
+        Expect(
+            "expect_column_values_to_be_between",
+            "bookings = Σ won amounts of the month",
+            "bookings_cny",
+            {"column": "bookings_difference_cny", "max_value": MONEY_TOLERANCE},
+            BLOCKING,
+            "bookings_mismatch",
+            "rebuild the marts: bookings must equal the sum of amount_cny of the deals won in the month",
+        ),
     )
-    return Suite("marts.mart_bookings_monthly", "mart_bookings_monthly", "marts.mart_bookings_monthly", query, ex,
-                 requires=("marts.fct_opportunities",), asset=("marts", "mart_bookings_monthly"))
+    return Suite(
+        "marts.mart_bookings_monthly",
+        "mart_bookings_monthly",
+        "marts.mart_bookings_monthly",
+        query,
+        ex,
+        requires=("marts.fct_opportunities",),
+        asset=("marts", "mart_bookings_monthly"),
+    )
 
 
 def mart_funnel(con) -> Suite | str:
@@ -141,24 +208,40 @@ def mart_funnel(con) -> Suite | str:
         return "table marts.mart_funnel does not exist"
     if "stage" not in cols or "reached_count" not in cols:
         return "marts.mart_funnel has no stage and reached_count columns"
-    groups = [c for c, t in cols.items()
-              if _is_dimension(t) and not t.upper().startswith("BOOLEAN") and not c.startswith("stage")]
-    order = "CASE t.stage " + " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(FUNNEL_STAGES)) + " END"
+    groups = [
+        c
+        for c, t in cols.items()
+        if _is_dimension(t) and not t.upper().startswith("BOOLEAN") and not c.startswith("stage")
+    ]
+    order = (
+        "CASE t.stage " + " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(FUNNEL_STAGES)) + " END"
+    )
     partition = f"PARTITION BY {', '.join('t.' + ident(g) for g in groups)} " if groups else ""
     query = f"""
-        SELECT {_key_expr(groups + ['stage'])} AS _record_key, {NO_SOURCE}, t.stage,
+        SELECT {_key_expr(groups + ["stage"])} AS _record_key, {NO_SOURCE}, t.stage,
                CAST(t.reached_count AS DOUBLE) AS reached_count,
                CAST(lag(t.reached_count) OVER ({partition}ORDER BY {order}) AS DOUBLE) AS previous_stage_reached_count
         FROM marts.mart_funnel AS t
-        WHERE t.stage IN ({', '.join(lit(s) for s in FUNNEL_STAGES)})"""
+        WHERE t.stage IN ({", ".join(lit(s) for s in FUNNEL_STAGES)})"""
     ex = (
-        Expect("expect_column_pair_values_a_to_be_greater_than_b", "reached counts never rise along the stages",
-               "reached_count", {"column_A": "previous_stage_reached_count", "column_B": "reached_count",
-                                 "or_equal": True, "ignore_row_if": "either_value_is_missing"},
-               BLOCKING, "funnel_rises",
-               "rebuild the marts: a deal that reached a stage has reached every earlier stage"),
+        Expect(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            "reached counts never rise along the stages",
+            "reached_count",
+            {
+                "column_A": "previous_stage_reached_count",
+                "column_B": "reached_count",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            BLOCKING,
+            "funnel_rises",
+            "rebuild the marts: a deal that reached a stage has reached every earlier stage",
+        ),
     )
-    return Suite("marts.mart_funnel", "mart_funnel", "marts.mart_funnel", query, ex, asset=("marts", "mart_funnel"))
+    return Suite(
+        "marts.mart_funnel", "mart_funnel", "marts.mart_funnel", query, ex, asset=("marts", "mart_funnel")
+    )
 
 
 def mart_rep_performance(con) -> Suite | str:
@@ -177,12 +260,24 @@ def mart_rep_performance(con) -> Suite | str:
                END AS attainment_error
         FROM marts.mart_rep_performance AS t"""
     ex = (
-        Expect("expect_column_values_to_be_between", "attainment = bookings ÷ quota", "attainment",
-               {"column": "attainment_error", "max_value": RATIO_TOLERANCE}, BLOCKING, "attainment_mismatch",
-               "rebuild the marts: attainment must be bookings_cny ÷ quota_cny (empty without a quota)"),
+        Expect(
+            "expect_column_values_to_be_between",
+            "attainment = bookings ÷ quota",
+            "attainment",
+            {"column": "attainment_error", "max_value": RATIO_TOLERANCE},
+            BLOCKING,
+            "attainment_mismatch",
+            "rebuild the marts: attainment must be bookings_cny ÷ quota_cny (empty without a quota)",
+        ),
     )
-    return Suite("marts.mart_rep_performance", "mart_rep_performance", "marts.mart_rep_performance", query, ex,
-                 asset=("marts", "mart_rep_performance"))
+    return Suite(
+        "marts.mart_rep_performance",
+        "mart_rep_performance",
+        "marts.mart_rep_performance",
+        query,
+        ex,
+        asset=("marts", "mart_rep_performance"),
+    )
 
 
 def mart_collections(con) -> Suite | str:
@@ -194,7 +289,9 @@ def mart_collections(con) -> Suite | str:
     flag = next((c for c, t in cols.items() if "overpa" in c.lower() and t.upper() == "BOOLEAN"), None)
     keys = _key_columns({c: t for c, t in cols.items() if c != flag}, ("contract_id",))
     # same rate on both sides when the mart has it: a rate move between invoice and payment is no excess
-    collected = "collected_at_invoice_rate_cny" if "collected_at_invoice_rate_cny" in cols else "collected_cny"
+    collected = (
+        "collected_at_invoice_rate_cny" if "collected_at_invoice_rate_cny" in cols else "collected_cny"
+    )
     excess = f"CAST(t.{collected} AS DOUBLE) - CAST(t.invoiced_cny AS DOUBLE)"
     over = f"CASE WHEN coalesce(t.{ident(flag)}, false) THEN 0 ELSE {excess} END" if flag else excess
     query = f"""
@@ -204,16 +301,33 @@ def mart_collections(con) -> Suite | str:
         FROM marts.mart_collections AS t"""
     fix = "check the payments of this record with finance: more was collected than invoiced (or flag the overpayment)"
     ex = (
-        Expect("expect_column_values_to_be_between", "collected <= invoiced unless flagged as overpayment",
-               "collected_cny", {"column": "unflagged_overcollected_cny", "max_value": MONEY_TOLERANCE},
-               WARNING, "collected_exceeds_invoiced", fix),
-        Expect("expect_column_values_to_be_between",
-               f"collected <= invoiced + {FX_TOLERANCE:.0%} unless flagged as overpayment", "collected_cny",
-               {"column": "unflagged_overcollected_share", "max_value": FX_TOLERANCE},
-               BLOCKING, "collected_exceeds_invoiced", fix),
+        Expect(
+            "expect_column_values_to_be_between",
+            "collected <= invoiced unless flagged as overpayment",
+            "collected_cny",
+            {"column": "unflagged_overcollected_cny", "max_value": MONEY_TOLERANCE},
+            WARNING,
+            "collected_exceeds_invoiced",
+            fix,
+        ),
+        Expect(
+            "expect_column_values_to_be_between",
+            f"collected <= invoiced + {FX_TOLERANCE:.0%} unless flagged as overpayment",
+            "collected_cny",
+            {"column": "unflagged_overcollected_share", "max_value": FX_TOLERANCE},
+            BLOCKING,
+            "collected_exceeds_invoiced",
+            fix,
+        ),
     )
-    return Suite("marts.mart_collections", "mart_collections", "marts.mart_collections", query, ex,
-                 asset=("marts", "mart_collections"))
+    return Suite(
+        "marts.mart_collections",
+        "mart_collections",
+        "marts.mart_collections",
+        query,
+        ex,
+        asset=("marts", "mart_collections"),
+    )
 
 
 def fct_pipeline_snapshots(con) -> Suite | str:
@@ -244,18 +358,43 @@ def fct_pipeline_snapshots(con) -> Suite | str:
                CAST(open_deals.open_deal_count AS BIGINT) AS open_deal_count
         FROM snap JOIN open_deals ON open_deals.d = CAST(snap.snapshot_date AS DATE)"""
     ex = (
-        Expect("expect_column_values_to_be_in_set", "one row per (snapshot_date, opportunity_id)",
-               "snapshot_date,opportunity_id", {"column": "_grain_unique", "value_set": [True]}, BLOCKING,
-               "duplicate_key", "rebuild the marts: one snapshot row per deal and date"),
-        Expect("expect_column_pair_values_to_be_equal", "snapshot count = deals open as of the date", "snapshot_date",
-               {"column_A": "snapshot_count", "column_B": "open_deal_count"}, BLOCKING, "snapshot_count_mismatch",
-               "rebuild the marts: a snapshot holds exactly the deals open (created, not won or lost) as of its date"),
-        Expect("expect_column_values_to_be_in_set", "no orphan facts: opportunity_id in marts.fct_opportunities",
-               "opportunity_id", {"column": "_opportunity_known", "value_set": [True]}, BLOCKING, "orphan_fk",
-               "rebuild the marts: every snapshot row must reference a deal of fct_opportunities"),
+        Expect(
+            "expect_column_values_to_be_in_set",
+            "one row per (snapshot_date, opportunity_id)",
+            "snapshot_date,opportunity_id",
+            {"column": "_grain_unique", "value_set": [True]},
+            BLOCKING,
+            "duplicate_key",
+            "rebuild the marts: one snapshot row per deal and date",
+        ),
+        Expect(
+            "expect_column_pair_values_to_be_equal",
+            "snapshot count = deals open as of the date",
+            "snapshot_date",
+            {"column_A": "snapshot_count", "column_B": "open_deal_count"},
+            BLOCKING,
+            "snapshot_count_mismatch",
+            "rebuild the marts: a snapshot holds exactly the deals open (created, not won or lost) as of its date",
+        ),
+        Expect(
+            "expect_column_values_to_be_in_set",
+            "no orphan facts: opportunity_id in marts.fct_opportunities",
+            "opportunity_id",
+            {"column": "_opportunity_known", "value_set": [True]},
+            BLOCKING,
+            "orphan_fk",
+            "rebuild the marts: every snapshot row must reference a deal of fct_opportunities",
+        ),
     )
-    return Suite("marts.fct_pipeline_snapshots", "fct_pipeline_snapshots", "marts.fct_pipeline_snapshots", query, ex,
-                 requires=("marts.fct_opportunities",), asset=("marts", "fct_pipeline_snapshots"))
+    return Suite(
+        "marts.fct_pipeline_snapshots",
+        "fct_pipeline_snapshots",
+        "marts.fct_pipeline_snapshots",
+        query,
+        ex,
+        requires=("marts.fct_opportunities",),
+        asset=("marts", "fct_pipeline_snapshots"),
+    )
 
 
 MART_SUITES: dict[str, Callable[[object], Suite | str]] = {

@@ -60,10 +60,21 @@ def check_file_present(con, entity: Entity, load_run: str) -> CheckResult:
     elif rows:
         detail = f"{rows[0][1]} could not be loaded ({rows[0][0]})"
     else:
-        detail = (f"no {entity.name} file in the drop: add {entity.name}.csv (or .xlsx/.parquet/.jsonl, "
-                  f"or {entity.zh}.csv); the warehouse still holds the previous load")
-    return CheckResult(_suite(entity), "entity file present in the drop", None, ok, 0 if ok else 1,
-                       0.0 if ok else 100.0, "blocking", detail, [] if ok else [entity.name])
+        detail = (
+            f"no {entity.name} file in the drop: add {entity.name}.csv (or .xlsx/.parquet/.jsonl, "
+            f"or {entity.zh}.csv); the warehouse still holds the previous load"
+        )
+    return CheckResult(
+        _suite(entity),
+        "entity file present in the drop",
+        None,
+        ok,
+        0 if ok else 1,
+        0.0 if ok else 100.0,
+        "blocking",
+        detail,
+        [] if ok else [entity.name],
+    )
 
 
 def check_volume(con, entity: Entity, load_run: str) -> CheckResult:
@@ -83,9 +94,16 @@ def check_volume(con, entity: Entity, load_run: str) -> CheckResult:
     detail = f"{file}: {now_rows:,} rows read, previous load {before:,} ({change:+.0%})"
     if blocking:
         detail += f"; a fall of more than {VOLUME_BLOCK_DROP:.0%} looks like a truncated export"
-    return CheckResult(_suite(entity), name if not blocking else f"row count not down by more than {VOLUME_BLOCK_DROP:.0%}",
-                       None, ok, abs(now_rows - before), round(100 * abs(change), 4),
-                       "blocking" if blocking else "warning", detail)
+    return CheckResult(
+        _suite(entity),
+        name if not blocking else f"row count not down by more than {VOLUME_BLOCK_DROP:.0%}",
+        None,
+        ok,
+        abs(now_rows - before),
+        round(100 * abs(change), 4),
+        "blocking" if blocking else "warning",
+        detail,
+    )
 
 
 def check_freshness(con, entity: Entity, as_of: date) -> CheckResult | None:
@@ -95,10 +113,20 @@ def check_freshness(con, entity: Entity, as_of: date) -> CheckResult | None:
     newest = con.execute(f"SELECT max(CAST({ident(column)} AS DATE)) FROM {raw_table(entity)}").fetchone()[0]
     name = f"newest {column} within {days} days of the as-of date"
     if newest is None:
-        return CheckResult(_suite(entity), name, column, False, 0, 0.0, "warning", "no rows to judge freshness")
+        return CheckResult(
+            _suite(entity), name, column, False, 0, 0.0, "warning", "no rows to judge freshness"
+        )
     age = (as_of - newest).days
-    return CheckResult(_suite(entity), name, column, age <= days, max(age, 0), 0.0, "warning",
-                       f"newest {column} is {newest} ({age} days before the as-of date {as_of})")
+    return CheckResult(
+        _suite(entity),
+        name,
+        column,
+        age <= days,
+        max(age, 0),
+        0.0,
+        "warning",
+        f"newest {column} is {newest} ({age} days before the as-of date {as_of})",
+    )
 
 
 def profile(con, entity: Entity) -> list[tuple[str, int, int]]:
@@ -127,15 +155,25 @@ def check_null_drift(con, entity: Entity, run_id: str, now: datetime) -> CheckRe
     )
     name = f"null rate per column within {NULL_DRIFT:.0%} of the previous run"
     if not previous:
-        return CheckResult(_suite(entity), name, None, True, 0, 0.0, "warning", "nothing to compare: first profile")
+        return CheckResult(
+            _suite(entity), name, None, True, 0, 0.0, "warning", "nothing to compare: first profile"
+        )
     drifted = []
     for c, n, z in current:
         rate = z / n if n else 0.0
         if c in previous and abs(rate - previous[c]) > NULL_DRIFT:
             drifted.append(f"{c} {previous[c]:.0%} -> {rate:.0%}")
     detail = ("drifted: " + "; ".join(drifted)) if drifted else "no column drifted"
-    return CheckResult(_suite(entity), name, ",".join(d.split(" ")[0] for d in drifted) or None, not drifted,
-                       len(drifted), round(100 * len(drifted) / len(current), 4), "warning", detail)
+    return CheckResult(
+        _suite(entity),
+        name,
+        ",".join(d.split(" ")[0] for d in drifted) or None,
+        not drifted,
+        len(drifted),
+        round(100 * len(drifted) / len(current), 4),
+        "warning",
+        detail,
+    )
 
 
 def run_operational(con, run_id: str, as_of: date, now: datetime | None = None) -> list[CheckResult]:

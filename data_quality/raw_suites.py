@@ -81,54 +81,147 @@ def raw_suite(entity: Entity, as_of: date | None = None) -> Suite:
     for c in entity.columns:
         label = f"{c.name} ({c.zh})"
         if c.required:
-            ex.append(Expect("expect_column_values_to_not_be_null", "required value present", c.name,
-                             {"column": c.name}, BLOCKING, "missing_required", f"fill in the required {label}"))
+            ex.append(
+                Expect(
+                    "expect_column_values_to_not_be_null",
+                    "required value present",
+                    c.name,
+                    {"column": c.name},
+                    BLOCKING,
+                    "missing_required",
+                    f"fill in the required {label}",
+                )
+            )
         if c.type in _DTYPES:
-            ex.append(Expect("expect_column_values_to_be_in_type_list", f"type is {c.type}", c.name,
-                             {"column": c.name, "type_list": _DTYPES[c.type]}, BLOCKING, "bad_type",
-                             f"write {label} as a {c.type}"))
+            ex.append(
+                Expect(
+                    "expect_column_values_to_be_in_type_list",
+                    f"type is {c.type}",
+                    c.name,
+                    {"column": c.name, "type_list": _DTYPES[c.type]},
+                    BLOCKING,
+                    "bad_type",
+                    f"write {label} as a {c.type}",
+                )
+            )
         if c.type == "enum" and c.vocab:
             allowed = [term.code for term in VOCABULARIES[c.vocab]]
-            ex.append(Expect("expect_column_values_to_be_in_set", "accepted values", c.name,
-                             {"column": c.name, "value_set": allowed}, BLOCKING, "unknown_category",
-                             f"use one of the allowed values for {label}: {', '.join(allowed)}"))
+            ex.append(
+                Expect(
+                    "expect_column_values_to_be_in_set",
+                    "accepted values",
+                    c.name,
+                    {"column": c.name, "value_set": allowed},
+                    BLOCKING,
+                    "unknown_category",
+                    f"use one of the allowed values for {label}: {', '.join(allowed)}",
+                )
+            )
         if c.type == "amount":
-            ex.append(Expect("expect_column_values_to_be_between", "amount not negative", c.name,
-                             {"column": c.name, "min_value": 0}, BLOCKING, "negative_amount",
-                             f"correct the negative {label}"))
+            ex.append(
+                Expect(
+                    "expect_column_values_to_be_between",
+                    "amount not negative",
+                    c.name,
+                    {"column": c.name, "min_value": 0},
+                    BLOCKING,
+                    "negative_amount",
+                    f"correct the negative {label}",
+                )
+            )
         if c.type in ("int", "float", "amount") and (c.min is not None or c.max is not None):
             bounds = {k: v for k, v in (("min_value", c.min), ("max_value", c.max)) if v is not None}
-            ex.append(Expect("expect_column_values_to_be_between", f"within {c.min:g}..{c.max:g}"
-                             if c.min is not None and c.max is not None else "within range", c.name,
-                             {"column": c.name, **bounds}, BLOCKING, "out_of_range",
-                             f"correct {label}: it must lie between {c.min} and {c.max}"))
+            ex.append(
+                Expect(
+                    "expect_column_values_to_be_between",
+                    f"within {c.min:g}..{c.max:g}"
+                    if c.min is not None and c.max is not None
+                    else "within range",
+                    c.name,
+                    {"column": c.name, **bounds},
+                    BLOCKING,
+                    "out_of_range",
+                    f"correct {label}: it must lie between {c.min} and {c.max}",
+                )
+            )
         if c.name in entity.event_dates and as_of is not None:
-            ex.append(Expect("expect_column_values_to_be_between", f"not after the as-of date {as_of}", c.name,
-                             {"column": c.name + DAYS_AFTER, "max_value": 0}, WARNING, "future_date",
-                             f"correct {label}: it lies after the export date"))
+            ex.append(
+                Expect(
+                    "expect_column_values_to_be_between",
+                    f"not after the as-of date {as_of}",
+                    c.name,
+                    {"column": c.name + DAYS_AFTER, "max_value": 0},
+                    WARNING,
+                    "future_date",
+                    f"correct {label}: it lies after the export date",
+                )
+            )
     for earlier, later in entity.date_order:
-        ex.append(Expect("expect_column_pair_values_a_to_be_greater_than_b", f"{later} not before {earlier}",
-                         later, {"column_A": later, "column_B": earlier, "or_equal": True,
-                                 "ignore_row_if": "either_value_is_missing"}, BLOCKING, "date_order",
-                         f"correct {entity.column(later).zh} or {entity.column(earlier).zh}: {later} comes before {earlier}"))
+        ex.append(
+            Expect(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                f"{later} not before {earlier}",
+                later,
+                {
+                    "column_A": later,
+                    "column_B": earlier,
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
+                BLOCKING,
+                "date_order",
+                f"correct {entity.column(later).zh} or {entity.column(earlier).zh}: {later} comes before {earlier}",
+            )
+        )
     pk_cols = ",".join(entity.primary_key)
-    ex.append(Expect("expect_column_values_to_be_in_set", "primary key unique", pk_cols,
-                     {"column": "_pk_unique", "value_set": [True]}, BLOCKING, "duplicate_key",
-                     f"remove the duplicate rows of {pk_cols}"))
+    ex.append(
+        Expect(
+            "expect_column_values_to_be_in_set",
+            "primary key unique",
+            pk_cols,
+            {"column": "_pk_unique", "value_set": [True]},
+            BLOCKING,
+            "duplicate_key",
+            f"remove the duplicate rows of {pk_cols}",
+        )
+    )
     for i, fk in enumerate(entity.foreign_keys):
         cols = ",".join(fk.columns)
         target = f"{fk.ref_entity}.{','.join(fk.ref_columns)}"
         fix = f"correct {cols} or add the missing {fk.ref_entity} record (or fix it in the {fk.ref_entity} file if it was quarantined)"
-        ex.append(Expect("expect_column_values_to_be_in_set", f"references {target}", cols,
-                         {"column": _fk_flag(i), "value_set": [True]}, WARNING, "orphan_fk", fix))
-        ex.append(Expect("expect_column_values_to_be_in_set",
-                         f"references {target} (orphans <= {MAX_ORPHAN_SHARE:.0%})", cols,
-                         {"column": _fk_flag(i), "value_set": [True]}, BLOCKING, "orphan_fk", fix,
-                         mostly=1 - MAX_ORPHAN_SHARE))
-    return Suite(f"raw.{entity.name}", entity.name, t, query, tuple(ex),
-                 params={"as_of": as_of} if as_of is not None and entity.event_dates else {},
-                 requires=tuple(raw_table(get_entity(fk.ref_entity)) for fk in entity.foreign_keys),
-                 asset=("crm", entity.name))
+        ex.append(
+            Expect(
+                "expect_column_values_to_be_in_set",
+                f"references {target}",
+                cols,
+                {"column": _fk_flag(i), "value_set": [True]},
+                WARNING,
+                "orphan_fk",
+                fix,
+            )
+        )
+        ex.append(
+            Expect(
+                "expect_column_values_to_be_in_set",
+                f"references {target} (orphans <= {MAX_ORPHAN_SHARE:.0%})",
+                cols,
+                {"column": _fk_flag(i), "value_set": [True]},
+                BLOCKING,
+                "orphan_fk",
+                fix,
+                mostly=1 - MAX_ORPHAN_SHARE,
+            )
+        )
+    return Suite(
+        f"raw.{entity.name}",
+        entity.name,
+        t,
+        query,
+        tuple(ex),
+        params={"as_of": as_of} if as_of is not None and entity.event_dates else {},
+        requires=tuple(raw_table(get_entity(fk.ref_entity)) for fk in entity.foreign_keys),
+        asset=("crm", entity.name),
+    )
 
 
 def raw_suites(as_of: date | None = None) -> list[Suite]:

@@ -29,8 +29,18 @@ FIX_BY_KIND: dict[str, str] = {
     "snapshot_count_mismatch": "rebuild the marts and report it to the analytics team (snapshot ≠ open deals)",
 }
 
-FIX_LIST_COLUMNS = ["entity", "record_key", "kind", "severity", "action", "source_file", "source_row", "column",
-                    "reason", "fix"]
+FIX_LIST_COLUMNS = [
+    "entity",
+    "record_key",
+    "kind",
+    "severity",
+    "action",
+    "source_file",
+    "source_row",
+    "column",
+    "reason",
+    "fix",
+]
 
 
 def fix_for(kind: str, column: str | None, detail: str | None = None) -> str:
@@ -41,9 +51,12 @@ def fix_for(kind: str, column: str | None, detail: str | None = None) -> str:
 
 
 def table_exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
-    ).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
 
 
 def latest_run(con) -> tuple[str, str, object] | None:
@@ -118,7 +131,11 @@ def fix_rows(con, run_id: str | None) -> list[FixRow]:
         if ident in seen:
             continue
         seen.add(ident)
-        out.append(FixRow(entity, key, kind, severity, action, file, row, column, reason, fix_for(kind, column, reason)))
+        out.append(
+            FixRow(
+                entity, key, kind, severity, action, file, row, column, reason, fix_for(kind, column, reason)
+            )
+        )
     return out
 
 
@@ -131,6 +148,18 @@ def write_fix_list(con, out: Path) -> int:
         w = csv.writer(fh)
         w.writerow(FIX_LIST_COLUMNS)
         for r in rows:
-            w.writerow([r.entity, r.record_key, r.kind, r.severity, r.action, r.source_file, r.source_row, r.column,
-                        r.reason, r.fix])
+            w.writerow(
+                [
+                    r.entity,
+                    r.record_key,
+                    r.kind,
+                    r.severity,
+                    r.action,
+                    r.source_file,
+                    r.source_row,
+                    r.column,
+                    r.reason,
+                    r.fix,
+                ]
+            )
     return len(rows)

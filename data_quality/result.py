@@ -43,7 +43,15 @@ def suite_statuses(checks: list[CheckResult]) -> dict[str, str]:
     out: dict[str, str] = {}
     rank = {"skipped": 0, "passed": 1, "warnings": 2, "failed": 3}
     for c in checks:
-        s = "skipped" if c.skipped else "passed" if c.success else "failed" if c.severity == BLOCKING else "warnings"
+        s = (
+            "skipped"
+            if c.skipped
+            else "passed"
+            if c.success
+            else "failed"
+            if c.severity == BLOCKING
+            else "warnings"
+        )
         prev = out.get(c.suite)
         if prev is None or (rank[s] > rank[prev] and not (prev == "passed" and s == "skipped")):
             out[c.suite] = s

@@ -59,8 +59,20 @@ def suites_for_run(con, as_of: date | None) -> tuple[list[Suite], list[CheckResu
     for name, build in MART_SUITES.items():
         made = build(con)
         if isinstance(made, str):
-            skipped.append(CheckResult(f"marts.{name}", "suite runs when its mart exists", None, True, 0, 0.0,
-                                       BLOCKING, f"skipped: {made}", [], skipped=True))
+            skipped.append(
+                CheckResult(
+                    f"marts.{name}",
+                    "suite runs when its mart exists",
+                    None,
+                    True,
+                    0,
+                    0.0,
+                    BLOCKING,
+                    f"skipped: {made}",
+                    [],
+                    skipped=True,
+                )
+            )
         else:
             suites.append(made)
     return suites, skipped
@@ -116,17 +128,31 @@ def write_issues(con, run_id: str, load_run: str, outcomes: list[Outcome], now: 
             if key in rows and rows[key][3] == "error":
                 continue
             detail = f"{o.suite.name}: {o.check.expectation} failed" + (f" ({f.value})" if f.value else "")
-            rows[key] = (o.suite.entity, f.record_key, o.expect.kind, severity, detail, f.source_file,
-                         f.source_row, o.expect.column)
+            rows[key] = (
+                o.suite.entity,
+                f.record_key,
+                o.expect.kind,
+                severity,
+                detail,
+                f.source_file,
+                f.source_row,
+                o.expect.column,
+            )
     if not rows:
         return 0
     cols = list(zip(*rows.values(), strict=True))
-    table = pa.table({
-        "entity": pa.array(cols[0], pa.string()), "record_key": pa.array(cols[1], pa.string()),
-        "kind": pa.array(cols[2], pa.string()), "severity": pa.array(cols[3], pa.string()),
-        "detail": pa.array(cols[4], pa.string()), "source_file": pa.array(cols[5], pa.string()),
-        "source_row": pa.array(cols[6], pa.int64()), "column_name": pa.array(cols[7], pa.string()),
-    })
+    table = pa.table(
+        {
+            "entity": pa.array(cols[0], pa.string()),
+            "record_key": pa.array(cols[1], pa.string()),
+            "kind": pa.array(cols[2], pa.string()),
+            "severity": pa.array(cols[3], pa.string()),
+            "detail": pa.array(cols[4], pa.string()),
+            "source_file": pa.array(cols[5], pa.string()),
+            "source_row": pa.array(cols[6], pa.int64()),
+            "column_name": pa.array(cols[7], pa.string()),
+        }
+    )
     con.register("_quality_new_issues", table)
     try:
         before = con.execute("SELECT count(*) FROM quality.issues").fetchall()[0][0]
@@ -166,22 +192,36 @@ def write_summary(con, result: QualityResult, as_of: date, now: datetime, load_r
     for o in result.outcomes:
         if not o.check.success:
             flagged[o.suite.name] = flagged.get(o.suite.name, 0) + len(o.failures)
-    quarantined = dict(con.execute(
-        "SELECT entity, count(DISTINCT source_row) FROM ops.quarantine WHERE run_id = ? GROUP BY 1", [load_run]
-    ).fetchall())
+    quarantined = dict(
+        con.execute(
+            "SELECT entity, count(DISTINCT source_row) FROM ops.quarantine WHERE run_id = ? GROUP BY 1",
+            [load_run],
+        ).fetchall()
+    )
     rows = []
     for suite, status in statuses.items():
         cs = [c for c in result.gate.checks if c.suite == suite]
         entity = suite.partition(".")[2]
         keys = sorted({k for c in cs if not c.success for k in c.sample_keys})[:10]
-        rows.append([
-            result.gate.run_id, as_of, now, result.gate.status, suite, _asset_of(suite), status, len(cs),
-            sum(1 for c in cs if c.success and not c.skipped),
-            sum(1 for c in cs if not c.success and c.severity == BLOCKING),
-            sum(1 for c in cs if not c.success and c.severity != BLOCKING),
-            sum(c.unexpected_count for c in cs if not c.success), flagged.get(suite, 0),
-            int(quarantined.get(entity, 0)) if suite.startswith("raw.") else 0,
-            json.dumps(keys, ensure_ascii=False), str(result.docs_index) if result.docs_index else None,
-        ])
+        rows.append(
+            [
+                result.gate.run_id,
+                as_of,
+                now,
+                result.gate.status,
+                suite,
+                _asset_of(suite),
+                status,
+                len(cs),
+                sum(1 for c in cs if c.success and not c.skipped),
+                sum(1 for c in cs if not c.success and c.severity == BLOCKING),
+                sum(1 for c in cs if not c.success and c.severity != BLOCKING),
+                sum(c.unexpected_count for c in cs if not c.success),
+                flagged.get(suite, 0),
+                int(quarantined.get(entity, 0)) if suite.startswith("raw.") else 0,
+                json.dumps(keys, ensure_ascii=False),
+                str(result.docs_index) if result.docs_index else None,
+            ]
+        )
     con.execute("DELETE FROM quality.summary WHERE run_id = ?", [result.gate.run_id])
     con.executemany(f"INSERT INTO quality.summary VALUES ({', '.join(['?'] * 16)})", rows)

@@ -18,7 +18,12 @@ import duckdb
 from ingestion.load import ingest_file
 
 CHANNELS = ("wechat", "微信", "phone", "电话", "email", "visit", "拜访", "meeting", "demo", "演示")
-DATES = ("2026-{m:02d}-{d:02d} 10:{mi:02d}:00", "2026/{m}/{d} 9:{mi:02d}", "2026年{m}月{d}日", "2026-{m:02d}-{d:02d}T08:{mi:02d}")
+DATES = (
+    "2026-{m:02d}-{d:02d} 10:{mi:02d}:00",
+    "2026/{m}/{d} 9:{mi:02d}",
+    "2026年{m}月{d}日",
+    "2026-{m:02d}-{d:02d}T08:{mi:02d}",
+)
 
 
 def write_activities_csv(path: Path, rows: int, seed: int = 7) -> None:

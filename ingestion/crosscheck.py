@@ -19,14 +19,18 @@ def orphan_select_sql(entity: Entity, fk: ForeignKey) -> str:
     """SELECT of the quality.issues columns for every orphan of one foreign key ($at, $run_id)."""
     ref = get_entity(fk.ref_entity)
     child_not_null = " AND ".join(f"c.{ident(col)} IS NOT NULL" for col in fk.columns)
-    matches = " AND ".join(f"p.{ident(rc)} = c.{ident(col)}" for col, rc in zip(fk.columns, fk.ref_columns, strict=True))
+    matches = " AND ".join(
+        f"p.{ident(rc)} = c.{ident(col)}" for col, rc in zip(fk.columns, fk.ref_columns, strict=True)
+    )
     value = " || '|' || ".join(f"c.{ident(col)}" for col in fk.columns)
     cols = ",".join(fk.columns)
     target = f"{ref.name}.{','.join(fk.ref_columns)}"
     loaded = lit(" (the row is loaded)")
     if tuple(fk.ref_columns) == tuple(ref.primary_key):
         # a reference to a quarantined parent: say so, the fix belongs to the parent's file
-        quarantined = lit(f" because that {ref.name} row was quarantined; fix it in the {ref.name} file (the row is loaded)")
+        quarantined = lit(
+            f" because that {ref.name} row was quarantined; fix it in the {ref.name} file (the row is loaded)"
+        )
         hint = (
             f"CASE WHEN EXISTS (SELECT 1 FROM ops.quarantine AS q WHERE q.entity = {lit(ref.name)} "
             f"AND q.record_key = {value}) THEN {quarantined} ELSE {loaded} END"
@@ -36,7 +40,7 @@ def orphan_select_sql(entity: Entity, fk: ForeignKey) -> str:
     return f"""
 SELECT {lit(entity.name)} AS entity, c._record_key AS record_key, 'orphan_fk' AS kind,
        'warning' AS severity, 'flagged' AS action,
-       {lit(cols + ' ')} || '''' || {value} || '''' || {lit(f' has no matching {target}')} || {hint} AS detail,
+       {lit(cols + " ")} || '''' || {value} || '''' || {lit(f" has no matching {target}")} || {hint} AS detail,
        c._source_file AS source_file, c._source_row AS source_row, $at AS detected_at, $run_id AS run_id,
        {lit(cols)} AS column_name, c._load_id AS load_id
 FROM {raw_table(entity)} AS c

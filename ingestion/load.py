@@ -117,7 +117,9 @@ def ingest_directory(
     """Load every file of ``source_dir``; a file that fails is recorded and the others still load."""
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
-        raise FileNotFoundError(f"landing directory {source_dir} does not exist; create it or pass another one")
+        raise FileNotFoundError(
+            f"landing directory {source_dir} does not exist; create it or pass another one"
+        )
     ensure_warehouse_schema(con)
     result = IngestResult()
     for path in source_files(source_dir):
@@ -137,8 +139,15 @@ def ingest_file(con, path: Path, *, as_of: date, run_id: str, entity: str | None
 # ---------------------------------------------------------------- internals
 
 
-def _log(con, result: FileResult, run_id: str, at: datetime, as_of: date | None = None,
-         src: SourceTable | None = None, ignored: list[str] | None = None) -> None:
+def _log(
+    con,
+    result: FileResult,
+    run_id: str,
+    at: datetime,
+    as_of: date | None = None,
+    src: SourceTable | None = None,
+    ignored: list[str] | None = None,
+) -> None:
     """One ops.load_log row (and its ops.load_details row)."""
     con.execute(
         """INSERT INTO ops.load_log (load_id, run_id, entity, file, sha256, rows_read, rows_loaded,
@@ -211,13 +220,24 @@ def _ingest_file(con, path: Path, *, as_of: date, run_id: str, entity: str | Non
         sha = sha256_of(path)
     except OSError as exc:
         return _error(
-            con, run_id, ent.name, file, None,
+            con,
+            run_id,
+            ent.name,
+            file,
+            None,
             f"{file}: the file cannot be opened ({exc.strerror or exc}). Check that it exists and is readable.",
         )
     if is_unchanged(con, ent.name, sha, as_of):
         result = FileResult(
-            ent.name, file, sha, 0, 0, 0, "unchanged",
-            f"{file}: unchanged since its last load into {raw_table(ent)}; nothing to do.", uuid.uuid4().hex,
+            ent.name,
+            file,
+            sha,
+            0,
+            0,
+            0,
+            "unchanged",
+            f"{file}: unchanged since its last load into {raw_table(ent)}; nothing to do.",
+            uuid.uuid4().hex,
         )
         _log(con, result, run_id, now_local(), as_of)
         return result
@@ -243,7 +263,11 @@ def _ingest_file(con, path: Path, *, as_of: date, run_id: str, entity: str | Non
     except Exception as exc:  # a file-level failure must not stop the other files
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return _error(
-            con, run_id, ent.name, file, sha,
+            con,
+            run_id,
+            ent.name,
+            file,
+            sha,
             f"{file}: loading failed ({detail}). Nothing from this file was loaded; fix the file or report the error.",
         )
     finally:
@@ -275,8 +299,16 @@ def _write(
         else "'{}'"
     )
     result = FileResult(
-        ent.name, file, sha, rows_read, rows_loaded, rows_quarantined, "loaded",
-        _message(file, ent, src, match, rows_read, rows_loaded, by_kind), load_id, by_kind,
+        ent.name,
+        file,
+        sha,
+        rows_read,
+        rows_loaded,
+        rows_quarantined,
+        "loaded",
+        _message(file, ent, src, match, rows_read, rows_loaded, by_kind),
+        load_id,
+        by_kind,
     )
     con.begin()
     try:
@@ -337,5 +369,7 @@ def _message(file, ent: Entity, src: SourceTable, match, rows_read, rows_loaded,
     if match.repeated:
         parts.append("ignored repeated columns: " + ", ".join(match.repeated))
     if match.missing_optional:
-        parts.append("optional columns absent (left empty): " + ", ".join(c.name for c in match.missing_optional))
+        parts.append(
+            "optional columns absent (left empty): " + ", ".join(c.name for c in match.missing_optional)
+        )
     return "; ".join(parts) + "."

@@ -170,7 +170,9 @@ def value_steps(column: Column) -> list[Step]:
         trues = ", ".join(lit(w) for w in TRUE_WORDS)
         falses = ", ".join(lit(w) for w in FALSE_WORDS)
         return [
-            lambda t: f"CASE WHEN lower({t}) IN ({trues}) THEN true WHEN lower({t}) IN ({falses}) THEN false END"
+            lambda t: (
+                f"CASE WHEN lower({t}) IN ({trues}) THEN true WHEN lower({t}) IN ({falses}) THEN false END"
+            )
         ]
     if typ == "enum":
         if not column.vocab:

@@ -334,7 +334,9 @@ def _read_parquet(con, path: Path, prefix: str, src: SourceTable) -> None:
     src.temp_objects.append(("TABLE", base))
     described = con.execute(f"DESCRIBE {base}").fetchall()
     # positional references: no text from the file goes into the SQL
-    cols = ", ".join(f"{_text_of(f'#{i + 1}', typ)} AS c{i}" for i, (_name, typ, *_rest) in enumerate(described))
+    cols = ", ".join(
+        f"{_text_of(f'#{i + 1}', typ)} AS c{i}" for i, (_name, typ, *_rest) in enumerate(described)
+    )
     sep = ", " if cols else ""
     con.execute(f"CREATE TEMP VIEW {src.relation} AS SELECT rowid + 1 AS _row{sep}{cols} FROM {base}")
     src.temp_objects.append(("VIEW", src.relation))

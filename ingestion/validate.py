@@ -260,7 +260,9 @@ def stage_sql(entity: Entity, match: HeaderMatch, source_relation: str, stage: s
     )
     key_ok = " AND ".join(f"{v(k)} IS NOT NULL" for k in entity.primary_key)
     levels.append(("keyed", [f"{key_expr} AS _key", f"({key_ok}) AS _key_ok"]))
-    levels.append(("ranked", ["CASE WHEN _key_ok THEN min(_row) OVER (PARTITION BY _key, _key_ok) END AS _first_row"]))
+    levels.append(
+        ("ranked", ["CASE WHEN _key_ok THEN min(_row) OVER (PARTITION BY _key, _key_ok) END AS _first_row"])
+    )
 
     checks: list[Check] = []
     for c in present:
@@ -283,7 +285,9 @@ def stage_sql(entity: Entity, match: HeaderMatch, source_relation: str, stage: s
         previous = name
     value_cols = ", ".join(v(c.name) for c in entity.columns)
     return (
-        f"CREATE TEMP TABLE {stage} AS\nWITH " + ",\n".join(ctes) + f"""
+        f"CREATE TEMP TABLE {stage} AS\nWITH "
+        + ",\n".join(ctes)
+        + f"""
 SELECT _row, _key,
     CASE WHEN {any_flag} THEN list_filter([{items}], lambda x: x IS NOT NULL) END AS _reasons,
     {value_cols}

@@ -11,8 +11,16 @@ import pandas as pd
 from models_ml.features import table_exists
 from models_ml.ltv import LTVResult, fit_ltv
 
-COLUMNS = ["account_id", "p_alive", "expected_purchases_12m", "predicted_ltv_12m_cny", "predicted_ltv_24m_cny",
-           "predicted_ltv_36m_cny", "tier", "lifecycle"]
+COLUMNS = [
+    "account_id",
+    "p_alive",
+    "expected_purchases_12m",
+    "predicted_ltv_12m_cny",
+    "predicted_ltv_24m_cny",
+    "predicted_ltv_36m_cny",
+    "tier",
+    "lifecycle",
+]
 
 
 @dataclass
@@ -46,18 +54,23 @@ def lifecycle_and_tier(df: pd.DataFrame, as_of: date) -> pd.DataFrame:
     first = pd.to_datetime(out["first_purchase_date"])
     last = pd.to_datetime(out["last_purchase_date"])
     a = pd.Timestamp(as_of)
-    churned = out["is_churned"].astype("boolean") if "is_churned" in out else pd.Series(pd.NA, index=out.index)
+    churned = (
+        out["is_churned"].astype("boolean") if "is_churned" in out else pd.Series(pd.NA, index=out.index)
+    )
     churned = churned.fillna(last < a - pd.DateOffset(months=12)).astype(bool)
     life = np.select(
         [first.isna(), churned, first > a - pd.DateOffset(months=12), out["p_alive"] < 0.5],
-        ["prospect", "churned", "new", "at_risk"], default="active",
+        ["prospect", "churned", "new", "at_risk"],
+        default="active",
     )
     out["lifecycle"] = life
     eligible = ~np.isin(life, ["prospect", "churned"])
     tier = pd.Series(pd.NA, index=out.index, dtype="string")
     if eligible.sum() >= 4:
         ranks = out.loc[eligible, "predicted_ltv_24m_cny"].rank(method="first", ascending=False, pct=True)
-        tier.loc[eligible] = np.select([ranks <= 0.25, ranks <= 0.5, ranks <= 0.75], ["A", "B", "C"], default="D")
+        tier.loc[eligible] = np.select(
+            [ranks <= 0.25, ranks <= 0.5, ranks <= 0.75], ["A", "B", "C"], default="D"
+        )
     elif eligible.any():
         tier.loc[eligible] = "B"
     out["tier"] = tier
@@ -68,8 +81,11 @@ def customer_ltv(con, as_of: date, unit: str = "week") -> CustomerLTV:
     tx = won_deals(con)
     accounts = _accounts(con)
     if tx["account_id"].nunique() < 20:
-        return CustomerLTV(pd.DataFrame(columns=COLUMNS), None,
-                           f"only {tx['account_id'].nunique()} customers with a won deal: LTV not fitted (needs 20)")
+        return CustomerLTV(
+            pd.DataFrame(columns=COLUMNS),
+            None,
+            f"only {tx['account_id'].nunique()} customers with a won deal: LTV not fitted (needs 20)",
+        )
     res = fit_ltv(tx, "account_id", "won_date", "amount_cny", as_of, unit=unit)
     c = res.customers.rename(columns={"customer_id": "account_id"})
     c = c.rename(columns={"first_purchase": "first_purchase_date", "last_purchase": "last_purchase_date"})
@@ -81,6 +97,8 @@ def customer_ltv(con, as_of: date, unit: str = "week") -> CustomerLTV:
     merged = lifecycle_and_tier(merged, as_of)
     table = merged[COLUMNS].sort_values("account_id", kind="stable").reset_index(drop=True)
     bg = res.bgnbd
-    msg = (f"BG/NBD on {bg.n_customers} customers (r={bg.r:.3g}, alpha={bg.alpha:.3g}, a={bg.a:.3g}, b={bg.b:.3g})"
-           + (f"; Gamma-Gamma on {res.gamma_gamma.n_customers} repeat customers" if res.gamma_gamma else ""))
+    msg = (
+        f"BG/NBD on {bg.n_customers} customers (r={bg.r:.3g}, alpha={bg.alpha:.3g}, a={bg.a:.3g}, b={bg.b:.3g})"
+        + (f"; Gamma-Gamma on {res.gamma_gamma.n_customers} repeat customers" if res.gamma_gamma else "")
+    )
     return CustomerLTV(table, res, msg)

@@ -83,9 +83,17 @@ def _fit(X: pd.DataFrame, y: np.ndarray, cfg: TrainConfig, fallback: bool) -> De
     nb = NaiveBayesScorer().fit(X, y)
     ref = reference_values(X)
     if fallback:
-        return DealModel("naive_bayes", None, nb, ref, NB_FIELDS,
-                         note=f"fewer than {cfg.min_closed_deals} closed deals: naive Bayes baseline scores")
-    main = MainScorer(seed=cfg.seed, folds=cfg.folds, max_iter=cfg.max_iter).fit(X, y, X["opportunity_id"].to_numpy())
+        return DealModel(
+            "naive_bayes",
+            None,
+            nb,
+            ref,
+            NB_FIELDS,
+            note=f"fewer than {cfg.min_closed_deals} closed deals: naive Bayes baseline scores",
+        )
+    main = MainScorer(seed=cfg.seed, folds=cfg.folds, max_iter=cfg.max_iter).fit(
+        X, y, X["opportunity_id"].to_numpy()
+    )
     return DealModel("gradient_boosting_calibrated", main, nb, ref, F.FEATURES)
 
 
@@ -103,7 +111,9 @@ def data_hash(X: pd.DataFrame, y) -> str:
     return h.hexdigest()
 
 
-def train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: TrainConfig | None = None) -> TrainResult:
+def train(
+    snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: TrainConfig | None = None
+) -> TrainResult:
     """Train (with backtest) on every snapshot on or before ``as_of`` and outcomes known by ``as_of``."""
     cfg = cfg or TrainConfig()
     with threadpool_limits(limits=cfg.threads, user_api="openmp"):
@@ -124,7 +134,8 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
     message = (
         f"only {n_closed} closed deals to learn from (fewer than {cfg.min_closed_deals}): "
         "the naive Bayes baseline alone scores the open deals"
-        if fallback else f"trained on {n_closed} closed deals"
+        if fallback
+        else f"trained on {n_closed} closed deals"
     )
 
     # backtest: what was known at T, tested on the snapshots after T of the deals closed since
@@ -132,8 +143,9 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
     y_bt = F.label(X, outcomes, bt_split)
     bt_train = (y_bt.notna() & (sd <= pd.Timestamp(bt_split - timedelta(days=cfg.label_gap_days)))).to_numpy()
     train_deals = set(X.loc[bt_train, "opportunity_id"])
-    bt_test = (y_all.notna() & (sd > pd.Timestamp(bt_split)) & (sd <= cut)
-               & ~X["opportunity_id"].isin(train_deals)).to_numpy()
+    bt_test = (
+        y_all.notna() & (sd > pd.Timestamp(bt_split)) & (sd <= cut) & ~X["opportunity_id"].isin(train_deals)
+    ).to_numpy()
     backtest: dict = {}
     baselines: dict = {}
     calib = importance = forecast_bt = None
@@ -155,11 +167,26 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
         if m.main is not None and len(np.unique(yt)) == 2:
             sub = _sample(np.ones(len(Xt), bool), cfg.permutation_rows, cfg.seed)
             cols = F.CATEGORICAL + F.NUMERIC
-            pi = permutation_importance(m.main.model_, Xt.iloc[sub][cols], yt[sub], scoring="roc_auc",
-                                        n_repeats=3, random_state=cfg.seed, n_jobs=1)
-            importance = pd.DataFrame({"feature": cols, "importance_mean": pi.importances_mean,
-                                       "importance_std": pi.importances_std}).sort_values(
-                "importance_mean", ascending=False, kind="stable").reset_index(drop=True)
+            pi = permutation_importance(
+                m.main.model_,
+                Xt.iloc[sub][cols],
+                yt[sub],
+                scoring="roc_auc",
+                n_repeats=3,
+                random_state=cfg.seed,
+                n_jobs=1,
+            )
+            importance = (
+                pd.DataFrame(
+                    {
+                        "feature": cols,
+                        "importance_mean": pi.importances_mean,
+                        "importance_std": pi.importances_std,
+                    }
+                )
+                .sort_values("importance_mean", ascending=False, kind="stable")
+                .reset_index(drop=True)
+            )
 
     idx = _sample(train_mask, cfg.max_train_rows, cfg.seed)
     if len(idx) == 0 or len(np.unique(y_all.to_numpy()[idx])) < 2:
@@ -168,13 +195,25 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
     model = _fit(X.iloc[idx], y, cfg, fallback)
     window = (str(sd[train_mask].min().date()), str(sd[train_mask].max().date()))
     return TrainResult(
-        model=model, fallback=fallback, message=message, n_closed_deals=n_closed, n_training_rows=len(idx),
-        training_window=window, backtest=backtest, baselines=baselines, calibration=calib,
-        importance=importance, forecast_backtest=forecast_bt, data_hash=data_hash(X.iloc[idx], y), seconds=time.perf_counter() - t0,
+        model=model,
+        fallback=fallback,
+        message=message,
+        n_closed_deals=n_closed,
+        n_training_rows=len(idx),
+        training_window=window,
+        backtest=backtest,
+        baselines=baselines,
+        calibration=calib,
+        importance=importance,
+        forecast_backtest=forecast_bt,
+        data_hash=data_hash(X.iloc[idx], y),
+        seconds=time.perf_counter() - t0,
     )
 
 
-def score_frame(model: DealModel, X: pd.DataFrame, with_reasons: bool = True, threads: int = 1) -> pd.DataFrame:
+def score_frame(
+    model: DealModel, X: pd.DataFrame, with_reasons: bool = True, threads: int = 1
+) -> pd.DataFrame:
     """win_probability, score 1–99 and reasons (JSON, zh + en) for feature rows."""
     with threadpool_limits(limits=threads, user_api="openmp"):
         return _score_frame(model, X, with_reasons)
@@ -182,22 +221,31 @@ def score_frame(model: DealModel, X: pd.DataFrame, with_reasons: bool = True, th
 
 def _score_frame(model: DealModel, X: pd.DataFrame, with_reasons: bool) -> pd.DataFrame:
     if len(X) == 0:
-        empty = pd.DataFrame({"opportunity_id": pd.Series(dtype=object), "win_probability": pd.Series(dtype=float),
-                              "score": pd.Series(dtype=int)})
+        empty = pd.DataFrame(
+            {
+                "opportunity_id": pd.Series(dtype=object),
+                "win_probability": pd.Series(dtype=float),
+                "score": pd.Series(dtype=int),
+            }
+        )
         return empty.assign(reasons=pd.Series(dtype=object)) if with_reasons else empty
     p = np.clip(model.predict(X), 0.0, 1.0)
-    out = pd.DataFrame({
-        "opportunity_id": X["opportunity_id"].to_numpy(),
-        "win_probability": p,
-        "score": np.clip(np.rint(p * 100), 1, 99).astype(int),
-    })
+    out = pd.DataFrame(
+        {
+            "opportunity_id": X["opportunity_id"].to_numpy(),
+            "win_probability": p,
+            "score": np.clip(np.rint(p * 100), 1, 99).astype(int),
+        }
+    )
     if with_reasons:
         Xr = X.reset_index(drop=True)
         if model.main is not None:
             contrib = contributions_encoded(model.main, Xr, model.reference)
         else:
             contrib = contributions(model.predict, Xr, model.reference)
-        out["reasons"] = [json.dumps(r, ensure_ascii=False) for r in explain(X.reset_index(drop=True), contrib)]
+        out["reasons"] = [
+            json.dumps(r, ensure_ascii=False) for r in explain(X.reset_index(drop=True), contrib)
+        ]
     return out
 
 
@@ -221,8 +269,13 @@ class ScoringRun:
     train: TrainResult | None
 
 
-def run(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, models_dir: Path,
-        cfg: TrainConfig | None = None) -> ScoringRun:
+def run(
+    snapshots: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    as_of: date,
+    models_dir: Path,
+    cfg: TrainConfig | None = None,
+) -> ScoringRun:
     """Train a challenger, register it, score every open deal with the champion."""
     cfg = cfg or TrainConfig()
     res = train(snapshots, outcomes, as_of, cfg)
@@ -234,13 +287,24 @@ def run(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, models_dir
     else:
         existing = reg.find(res.data_hash, config_hash(cfg))
         if existing:
-            version, promoted, why = existing, existing == reg.champion(), "same data and settings as " + existing
+            version, promoted, why = (
+                existing,
+                existing == reg.champion(),
+                "same data and settings as " + existing,
+            )
         else:
             meta = {
-                "model_kind": res.model.kind, "as_of": str(as_of), "training_window": list(res.training_window),
-                "features": res.model.features, "n_training_rows": res.n_training_rows,
-                "n_closed_deals": res.n_closed_deals, "backtest": res.backtest, "baselines": res.baselines,
-                "data_hash": res.data_hash, "config_hash": config_hash(cfg), "config": asdict(cfg),
+                "model_kind": res.model.kind,
+                "as_of": str(as_of),
+                "training_window": list(res.training_window),
+                "features": res.model.features,
+                "n_training_rows": res.n_training_rows,
+                "n_closed_deals": res.n_closed_deals,
+                "backtest": res.backtest,
+                "baselines": res.baselines,
+                "data_hash": res.data_hash,
+                "config_hash": config_hash(cfg),
+                "config": asdict(cfg),
                 "training_seconds": round(res.seconds, 2),
             }
             version, promoted, why = reg.register(res.model, meta)
@@ -257,14 +321,35 @@ def write_tables(con, run_: ScoringRun, models_dir: Path) -> dict[str, int]:
     """ml.deal_scores, ml.feature_importance, ml.calibration, ml.model_registry, ml.model_metrics."""
     con.execute("CREATE SCHEMA IF NOT EXISTS ml")
     res = run_.train
-    tables: dict[str, pd.DataFrame] = {"deal_scores": run_.scores[
-        ["opportunity_id", "as_of", "win_probability", "score", "reasons", "model_version"]]}
-    imp = res.importance if res is not None and res.importance is not None else pd.DataFrame(
-        {"feature": pd.Series(dtype=str), "importance_mean": pd.Series(dtype=float), "importance_std": pd.Series(dtype=float)})
+    tables: dict[str, pd.DataFrame] = {
+        "deal_scores": run_.scores[
+            ["opportunity_id", "as_of", "win_probability", "score", "reasons", "model_version"]
+        ]
+    }
+    imp = (
+        res.importance
+        if res is not None and res.importance is not None
+        else pd.DataFrame(
+            {
+                "feature": pd.Series(dtype=str),
+                "importance_mean": pd.Series(dtype=float),
+                "importance_std": pd.Series(dtype=float),
+            }
+        )
+    )
     tables["feature_importance"] = imp.assign(model_version=run_.model_version)
-    cal = res.calibration if res is not None and res.calibration is not None else pd.DataFrame(
-        {"decile": pd.Series(dtype=int), "n": pd.Series(dtype=int), "mean_predicted": pd.Series(dtype=float),
-         "observed_rate": pd.Series(dtype=float)})
+    cal = (
+        res.calibration
+        if res is not None and res.calibration is not None
+        else pd.DataFrame(
+            {
+                "decile": pd.Series(dtype=int),
+                "n": pd.Series(dtype=int),
+                "mean_predicted": pd.Series(dtype=float),
+                "observed_rate": pd.Series(dtype=float),
+            }
+        )
+    )
     tables["calibration"] = cal.assign(model_version=run_.model_version)
     reg = ModelRegistry(models_dir).table()
     if reg.empty:
@@ -274,7 +359,9 @@ def write_tables(con, run_: ScoringRun, models_dir: Path) -> dict[str, int]:
     if res is not None:
         for name, m in [("scorer", res.backtest), *res.baselines.items()]:
             if m:
-                rows.append({"model": name, **{k: v for k, v in m.items() if k not in ("model_kind", "split_date")}})
+                rows.append(
+                    {"model": name, **{k: v for k, v in m.items() if k not in ("model_kind", "split_date")}}
+                )
     tables["model_metrics"] = pd.DataFrame(rows) if rows else pd.DataFrame({"model": pd.Series(dtype=str)})
     counts = {}
     for name, df in tables.items():

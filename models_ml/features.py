@@ -15,13 +15,35 @@ SNAPSHOT_TABLE = "marts.fct_pipeline_snapshots"
 OUTCOME_TABLE = "marts.fct_opportunities"
 
 CATEGORICAL = ["stage", "lead_source", "industry", "product_line", "region"]
-TOUCH = ["touchpoints_7d", "touchpoints_30d", "tp30_wechat", "tp30_phone", "tp30_email", "tp30_social",
-         "tp30_visit", "tp30_meeting", "tp30_demo"]
+TOUCH = [
+    "touchpoints_7d",
+    "touchpoints_30d",
+    "tp30_wechat",
+    "tp30_phone",
+    "tp30_email",
+    "tp30_social",
+    "tp30_visit",
+    "tp30_meeting",
+    "tp30_demo",
+]
 FLAGS = ["has_decision_maker_contact", "has_visit", "has_demo", "has_proposal_doc"]
 NUMERIC = [
-    "days_in_stage", "deal_age_days", "log_amount", "amount_change_count", "days_to_expected_close",
-    "push_count", "regression_count", *TOUCH, "days_since_last_touch", "never_touched", *FLAGS,
-    "owner_prior_closed", "owner_win_rate", "account_prior_wins", "account_prior_losses", "account_win_rate",
+    "days_in_stage",
+    "deal_age_days",
+    "log_amount",
+    "amount_change_count",
+    "days_to_expected_close",
+    "push_count",
+    "regression_count",
+    *TOUCH,
+    "days_since_last_touch",
+    "never_touched",
+    *FLAGS,
+    "owner_prior_closed",
+    "owner_win_rate",
+    "account_prior_wins",
+    "account_prior_losses",
+    "account_win_rate",
 ]
 FEATURES = CATEGORICAL + NUMERIC
 PRIOR_WEIGHT = 5.0  # pseudo-deals behind the smoothed trailing win rates
@@ -29,9 +51,12 @@ PRIOR_WEIGHT = 5.0  # pseudo-deals behind the smoothed trailing win rates
 
 def table_exists(con, qualified: str) -> bool:
     schema, name = qualified.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
 
 
 def load_snapshots(con, until: date | None = None) -> pd.DataFrame:
@@ -57,7 +82,9 @@ def closed_deals(outcomes: pd.DataFrame) -> pd.DataFrame:
     o = outcomes[outcomes["is_closed"].astype(bool)].copy()
     o["closed_on"] = pd.to_datetime(o["won_at"].where(o["won_at"].notna(), o["lost_at"])).dt.normalize()
     o["won"] = o["is_won"].astype(bool).astype(int)
-    return o[["opportunity_id", "account_id", "owner_user_id", "closed_on", "won"]].dropna(subset=["closed_on"])
+    return o[["opportunity_id", "account_id", "owner_user_id", "closed_on", "won"]].dropna(
+        subset=["closed_on"]
+    )
 
 
 def _trailing(rows: pd.DataFrame, closed: pd.DataFrame, key: str, prefix: str) -> pd.DataFrame:
@@ -71,8 +98,13 @@ def _trailing(rows: pd.DataFrame, closed: pd.DataFrame, key: str, prefix: str) -
     ev[key] = ev[key].astype(object)
     left = left.dropna(subset=[key]).sort_values("_snap")
     merged = pd.merge_asof(
-        left, ev[[key, "closed_on", f"{prefix}_wins", f"{prefix}_closed"]].sort_values("closed_on"),
-        left_on="_snap", right_on="closed_on", by=key, allow_exact_matches=False, direction="backward",
+        left,
+        ev[[key, "closed_on", f"{prefix}_wins", f"{prefix}_closed"]].sort_values("closed_on"),
+        left_on="_snap",
+        right_on="closed_on",
+        by=key,
+        allow_exact_matches=False,
+        direction="backward",
     )
     return merged.set_index("_row")[[f"{prefix}_wins", f"{prefix}_closed"]]
 
@@ -80,16 +112,22 @@ def _trailing(rows: pd.DataFrame, closed: pd.DataFrame, key: str, prefix: str) -
 def build_features(snapshots: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Feature frame (index aligned with ``snapshots``) for every snapshot row."""
     s = snapshots.reset_index(drop=True)
-    rows = pd.DataFrame({
-        "_row": np.arange(len(s)),
-        "_snap": pd.to_datetime(s["snapshot_date"]).astype("datetime64[ns]"),
-        "owner_user_id": s["owner_user_id"],
-        "account_id": s["account_id"],
-    })
+    rows = pd.DataFrame(
+        {
+            "_row": np.arange(len(s)),
+            "_snap": pd.to_datetime(s["snapshot_date"]).astype("datetime64[ns]"),
+            "owner_user_id": s["owner_user_id"],
+            "account_id": s["account_id"],
+        }
+    )
     closed = closed_deals(outcomes)
     closed["closed_on"] = closed["closed_on"].astype("datetime64[ns]")
     # the prior of the smoothed rates: the company's win rate over deals closed before the snapshot
-    glob = _trailing(rows.assign(_all="all"), closed.assign(_all="all"), "_all", "all").reindex(rows["_row"]).fillna(0.0)
+    glob = (
+        _trailing(rows.assign(_all="all"), closed.assign(_all="all"), "_all", "all")
+        .reindex(rows["_row"])
+        .fillna(0.0)
+    )
     base_rate = ((glob["all_wins"] + 1.0) / (glob["all_closed"] + 3.0)).to_numpy()
     own = _trailing(rows, closed, "owner_user_id", "owner").reindex(rows["_row"]).fillna(0.0)
     acc = _trailing(rows, closed, "account_id", "account").reindex(rows["_row"]).fillna(0.0)

@@ -21,16 +21,24 @@ def pipeline_forecast(scored_open: pd.DataFrame) -> pd.DataFrame:
     df["period"] = pd.to_datetime(df["expected_close_date"]).dt.to_period("M").dt.start_time.dt.date
     df["stage_p"] = stage_default_proba(df)
     g = df.groupby("period", dropna=False)
-    out = pd.DataFrame({
-        "open_deals": g.size(),
-        "open_pipeline_cny": g["amount_cny"].sum(),
-        "ml_weighted_cny": g.apply(lambda x: float((x["amount_cny"] * x["win_probability"]).sum()), include_groups=False),
-        "stage_weighted_cny": g.apply(lambda x: float((x["amount_cny"] * x["stage_p"]).sum()), include_groups=False),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "open_deals": g.size(),
+            "open_pipeline_cny": g["amount_cny"].sum(),
+            "ml_weighted_cny": g.apply(
+                lambda x: float((x["amount_cny"] * x["win_probability"]).sum()), include_groups=False
+            ),
+            "stage_weighted_cny": g.apply(
+                lambda x: float((x["amount_cny"] * x["stage_p"]).sum()), include_groups=False
+            ),
+        }
+    ).reset_index()
     return out.sort_values("period").reset_index(drop=True)
 
 
-def backtest(features: pd.DataFrame, probability: np.ndarray, outcomes: pd.DataFrame, months: int = 6) -> pd.DataFrame:
+def backtest(
+    features: pd.DataFrame, probability: np.ndarray, outcomes: pd.DataFrame, months: int = 6
+) -> pd.DataFrame:
     """features: snapshot feature rows (any dates) with their model probability; outcomes: fct_opportunities."""
     df = features[["opportunity_id", "snapshot_date", "stage", "amount_cny", "expected_close_date"]].copy()
     df["p"] = probability
@@ -40,7 +48,7 @@ def backtest(features: pd.DataFrame, probability: np.ndarray, outcomes: pd.DataF
     won_at = pd.to_datetime(won["won_at"])
     won_amount = won["amount_cny"].astype(float)
     rows = []
-    for m0 in sorted(df["snapshot_date"].dt.to_period("M").unique())[-months - 1:-1]:
+    for m0 in sorted(df["snapshot_date"].dt.to_period("M").unique())[-months - 1 : -1]:
         start = m0.start_time
         end = m0.end_time.normalize()
         snaps = df[df["snapshot_date"] < start]
@@ -52,10 +60,19 @@ def backtest(features: pd.DataFrame, probability: np.ndarray, outcomes: pd.DataF
         actual = float(won_amount[(won_at >= start) & (won_at < end + pd.Timedelta(days=1))].sum())
         ml = float((due["amount_cny"] * due["p"]).sum())
         st = float((due["amount_cny"] * due["stage_p"]).sum())
-        rows.append({"period": start.date(), "actual_cny": actual, "ml_forecast_cny": ml, "stage_forecast_cny": st,
-                     "ml_ape": abs(ml - actual) / actual if actual else np.nan,
-                     "stage_ape": abs(st - actual) / actual if actual else np.nan})
-    return pd.DataFrame(rows, columns=["period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"])
+        rows.append(
+            {
+                "period": start.date(),
+                "actual_cny": actual,
+                "ml_forecast_cny": ml,
+                "stage_forecast_cny": st,
+                "ml_ape": abs(ml - actual) / actual if actual else np.nan,
+                "stage_ape": abs(st - actual) / actual if actual else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"]
+    )
 
 
 def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
@@ -78,11 +95,14 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
     for i, (stage, p) in enumerate(STAGE_DEFAULT.items()):
         params[f"s{i}"], params[f"p{i}"] = stage, float(p)
         rows.append(f"($s{i}, CAST($p{i} AS DOUBLE))")
-    scores = ("SELECT opportunity_id, max(CAST(win_probability AS DOUBLE)) AS win_probability FROM ml.deal_scores "
-              "WHERE win_probability BETWEEN 0 AND 1 AND CAST(as_of AS DATE) = $as_of GROUP BY opportunity_id"
-              if table_exists(con, "ml.deal_scores") else
-              "SELECT CAST(NULL AS VARCHAR) AS opportunity_id, CAST(NULL AS DOUBLE) AS win_probability LIMIT 0")
-    return con.execute(f"""
+    scores = (
+        "SELECT opportunity_id, max(CAST(win_probability AS DOUBLE)) AS win_probability FROM ml.deal_scores "
+        "WHERE win_probability BETWEEN 0 AND 1 AND CAST(as_of AS DATE) = $as_of GROUP BY opportunity_id"
+        if table_exists(con, "ml.deal_scores")
+        else "SELECT CAST(NULL AS VARCHAR) AS opportunity_id, CAST(NULL AS DOUBLE) AS win_probability LIMIT 0"
+    )
+    return con.execute(
+        f"""
             WITH stage_defaults(stage, p) AS (VALUES {", ".join(rows)}),
             scores AS ({scores}),
             open_deals AS (
@@ -111,4 +131,6 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
              AND (p.level = 'company' OR (p.level = 'region' AND o.region = p.group_id)
                   OR (p.level = 'team' AND o.team_id = p.group_id))
             GROUP BY p.period_type, p.period_start, p.level, p.group_id, p.bookings_to_date_cny
-            ORDER BY p.period_type, p.period_start, p.level, p.group_id""", params).df()
+            ORDER BY p.period_type, p.period_start, p.level, p.group_id""",
+        params,
+    ).df()

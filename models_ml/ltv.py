@@ -122,7 +122,9 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> BGNBDParams:
     """Maximum likelihood over log-parameters (L-BFGS-B, then Nelder-Mead polish)."""
     (x, tx, TT), w = _grouped(frequency, recency, T)
     if len(x) == 0:
-        raise ValueError("no customers to fit: the transaction table has no purchase before the calibration end")
+        raise ValueError(
+            "no customers to fit: the transaction table has no purchase before the calibration end"
+        )
     scale = max(float(np.average(TT, weights=w)), 1e-6)
 
     def nll(logp):
@@ -136,8 +138,12 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> BGNBDParams:
     res = minimize(nll, res.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
     r, alpha, a, b = np.exp(res.x)
     return BGNBDParams(
-        float(r), float(alpha), float(a), float(b),
-        log_likelihood=bgnbd_log_likelihood((r, alpha, a, b), x, tx, TT, w), n_customers=int(w.sum()),
+        float(r),
+        float(alpha),
+        float(a),
+        float(b),
+        log_likelihood=bgnbd_log_likelihood((r, alpha, a, b), x, tx, TT, w),
+        n_customers=int(w.sum()),
     )
 
 
@@ -145,7 +151,11 @@ def p_alive(params: BGNBDParams, frequency, recency, T) -> np.ndarray:
     x, tx, TT = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) + (r + x) * (np.log(alpha + TT) - np.log(alpha + tx))
+        z = (
+            np.log(a)
+            - np.log(np.maximum(b + x - 1, 1e-12))
+            + (r + x) * (np.log(alpha + TT) - np.log(alpha + tx))
+        )
     return np.where(x > 0, expit(-z), 1.0)
 
 
@@ -168,8 +178,13 @@ def expected_purchases(params: BGNBDParams, t, frequency, recency, T) -> np.ndar
 def gamma_gamma_log_likelihood(params, x, m, weights=None) -> float:
     p, q, g = params
     ll = (
-        gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g)
-        + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(g + m * x)
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(g)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(g + m * x)
     )
     w = np.ones_like(ll) if weights is None else weights
     return float(np.sum(w * ll))
@@ -193,7 +208,9 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGammaParams:
     res = minimize(nll, res.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 4000})
     p, q, g = np.exp(res.x)
     g *= scale
-    return GammaGammaParams(float(p), float(q), float(g), gamma_gamma_log_likelihood((p, q, g), x, m), int(len(x)))
+    return GammaGammaParams(
+        float(p), float(q), float(g), gamma_gamma_log_likelihood((p, q, g), x, m), int(len(x))
+    )
 
 
 def expected_value(params: GammaGammaParams, frequency, monetary) -> np.ndarray:
@@ -255,7 +272,9 @@ def fit_ltv(
     out["expected_value"] = ev
     for h in horizons_months:
         t = months_to_units(h, unit)
-        out[f"expected_purchases_{h}m"] = expected_purchases(bg, t, out["frequency"], out["recency"], out["T"])
+        out[f"expected_purchases_{h}m"] = expected_purchases(
+            bg, t, out["frequency"], out["recency"], out["T"]
+        )
         out[f"predicted_ltv_{h}m"] = out[f"expected_purchases_{h}m"] * out["expected_value"]
     return LTVResult(bg, gg, unit, str(pd.Timestamp(calibration_end).date()), out)
 
@@ -264,8 +283,16 @@ def fit_ltv(
 
 
 def simulate_bgnbd(
-    n: int, r: float, alpha: float, a: float, b: float, T: float | np.ndarray, seed: int = 0,
-    p: float | None = None, q: float | None = None, gamma: float | None = None,
+    n: int,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: float | np.ndarray,
+    seed: int = 0,
+    p: float | None = None,
+    q: float | None = None,
+    gamma: float | None = None,
 ) -> pd.DataFrame:
     """Customers drawn from BG/NBD (and Gamma-Gamma values when p, q, gamma are given).
 

@@ -63,9 +63,19 @@ class NaiveBayesScorer:
             t = self.tables_[f]
             k = t["k"]
             vals = X[f].astype(str)
-            c0 = vals.map(pd.Series({v: c[0] for v, c in t["values"].items()}, dtype=float)).fillna(0.0).to_numpy()
-            c1 = vals.map(pd.Series({v: c[1] for v, c in t["values"].items()}, dtype=float)).fillna(0.0).to_numpy()
-            lo += np.log((c1 + self.alpha) / (n1 + self.alpha * k)) - np.log((c0 + self.alpha) / (n0 + self.alpha * k))
+            c0 = (
+                vals.map(pd.Series({v: c[0] for v, c in t["values"].items()}, dtype=float))
+                .fillna(0.0)
+                .to_numpy()
+            )
+            c1 = (
+                vals.map(pd.Series({v: c[1] for v, c in t["values"].items()}, dtype=float))
+                .fillna(0.0)
+                .to_numpy()
+            )
+            lo += np.log((c1 + self.alpha) / (n1 + self.alpha * k)) - np.log(
+                (c0 + self.alpha) / (n0 + self.alpha * k)
+            )
         return lo
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -76,15 +86,26 @@ class NaiveBayesScorer:
 def main_pipeline(seed: int, max_iter: int = 150) -> Pipeline:
     pre = ColumnTransformer(
         [
-            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                   encoded_missing_value=-1), CATEGORICAL),
+            (
+                "cat",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
+                ),
+                CATEGORICAL,
+            ),
             ("num", "passthrough", NUMERIC),
         ],
         verbose_feature_names_out=False,
     )
     hgb = HistGradientBoostingClassifier(
-        learning_rate=0.1, max_iter=max_iter, max_leaf_nodes=31, min_samples_leaf=80, l2_regularization=1.0,
-        categorical_features=list(range(len(CATEGORICAL))), early_stopping=False, random_state=seed,
+        learning_rate=0.1,
+        max_iter=max_iter,
+        max_leaf_nodes=31,
+        min_samples_leaf=80,
+        l2_regularization=1.0,
+        categorical_features=list(range(len(CATEGORICAL))),
+        early_stopping=False,
+        random_state=seed,
     )
     return Pipeline([("features", pre), ("gbm", hgb)])
 
@@ -103,7 +124,9 @@ class MainScorer:
         y = np.asarray(y, dtype=int)
         splits = list(GroupKFold(n_splits=self.folds).split(X, y, groups))
         # ensemble=False: out-of-fold decisions fit the sigmoid, one pipeline refitted on all rows scores
-        self.model_ = CalibratedClassifierCV(main_pipeline(self.seed, self.max_iter), method="sigmoid", cv=splits, ensemble=False)
+        self.model_ = CalibratedClassifierCV(
+            main_pipeline(self.seed, self.max_iter), method="sigmoid", cv=splits, ensemble=False
+        )
         self.model_.fit(X[CATEGORICAL + NUMERIC], y)
         fitted = self.model_.calibrated_classifiers_[0]
         self.pipeline_ = fitted.estimator

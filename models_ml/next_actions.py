@@ -14,19 +14,51 @@ import pandas as pd
 from contract import zh_name
 
 PRACTICES = {
-    "has_visit": ("schedule_visit", "安排现场拜访", "schedule an on-site visit", "现场拜访", "an on-site visit"),
+    "has_visit": (
+        "schedule_visit",
+        "安排现场拜访",
+        "schedule an on-site visit",
+        "现场拜访",
+        "an on-site visit",
+    ),
     "has_demo": ("run_demo", "安排产品演示", "run a product demo", "产品演示", "a demo"),
-    "has_decision_maker_contact": ("meet_decision_maker", "联系决策人", "get in touch with the decision maker",
-                                   "决策人接触", "a decision-maker contact"),
-    "has_proposal_doc": ("send_proposal", "提交方案文档", "send a proposal document", "方案文档", "a proposal document"),
+    "has_decision_maker_contact": (
+        "meet_decision_maker",
+        "联系决策人",
+        "get in touch with the decision maker",
+        "决策人接触",
+        "a decision-maker contact",
+    ),
+    "has_proposal_doc": (
+        "send_proposal",
+        "提交方案文档",
+        "send a proposal document",
+        "方案文档",
+        "a proposal document",
+    ),
 }
 STALLS = {
-    "no_touch_14d": ("follow_up_now", "立即跟进客户", "follow up with the customer now",
-                     "已 {d} 天无跟进（超过 14 天即视为停滞）", "no touchpoint for {d} days (over 14 days counts as stalled)"),
-    "stage_overdue": ("agree_next_step", "与客户约定下一步以推进阶段", "agree the next step to move the stage forward",
-                      "在当前阶段停留时间超过已赢单商机的 75% 分位", "in this stage longer than 75% of deals that were won"),
-    "pushed_2plus": ("confirm_timeline", "与决策人确认采购时间表", "confirm the buying timeline with the decision maker",
-                     "预计成交日期已推迟 {p} 次", "close date pushed {p} times"),
+    "no_touch_14d": (
+        "follow_up_now",
+        "立即跟进客户",
+        "follow up with the customer now",
+        "已 {d} 天无跟进（超过 14 天即视为停滞）",
+        "no touchpoint for {d} days (over 14 days counts as stalled)",
+    ),
+    "stage_overdue": (
+        "agree_next_step",
+        "与客户约定下一步以推进阶段",
+        "agree the next step to move the stage forward",
+        "在当前阶段停留时间超过已赢单商机的 75% 分位",
+        "in this stage longer than 75% of deals that were won",
+    ),
+    "pushed_2plus": (
+        "confirm_timeline",
+        "与决策人确认采购时间表",
+        "confirm the buying timeline with the decision maker",
+        "预计成交日期已推迟 {p} 次",
+        "close date pushed {p} times",
+    ),
 }
 MIN_SHARE = 0.5  # won deals must have had the practice at least this often
 MIN_GAP = 0.05  # and more often than lost deals by this much
@@ -42,12 +74,21 @@ def practice_rates(training: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
     for stage, g in last.groupby("stage"):
         w, lo = g[g["won"] == 1], g[g["won"] == 0]
         for col in PRACTICES:
-            rows.append({"stage": stage, "practice": col, "won_share": float(w[col].mean()) if len(w) else np.nan,
-                         "lost_share": float(lo[col].mean()) if len(lo) else np.nan, "n_won": len(w)})
+            rows.append(
+                {
+                    "stage": stage,
+                    "practice": col,
+                    "won_share": float(w[col].mean()) if len(w) else np.nan,
+                    "lost_share": float(lo[col].mean()) if len(lo) else np.nan,
+                    "n_won": len(w),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def next_actions(open_deals: pd.DataFrame, rates: pd.DataFrame, risk: pd.DataFrame | None = None) -> pd.DataFrame:
+def next_actions(
+    open_deals: pd.DataFrame, rates: pd.DataFrame, risk: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """open_deals: feature rows at the as-of date; risk: opportunity_id, stall_reasons (';'-separated)."""
     lookup = {(r.stage, r.practice): r for r in rates.itertuples()}
     stall = {}
@@ -63,8 +104,10 @@ def next_actions(open_deals: pd.DataFrame, rates: pd.DataFrame, risk: pd.DataFra
             if not (r.won_share - (r.lost_share if r.lost_share == r.lost_share else 0) >= MIN_GAP):
                 continue
             pct = round(100 * r.won_share)
-            ev = (f"从{zh_name('stage', d.stage)}阶段赢单的商机中 {pct}% 有{what_zh}，本商机没有 / "
-                  f"{pct}% of deals won from {d.stage.replace('_', ' ')} had {what_en}; this one has none")
+            ev = (
+                f"从{zh_name('stage', d.stage)}阶段赢单的商机中 {pct}% 有{what_zh}，本商机没有 / "
+                f"{pct}% of deals won from {d.stage.replace('_', ' ')} had {what_en}; this one has none"
+            )
             cands.append((r.won_share - r.lost_share, code, zh, en, ev))
         reasons = [c for c in str(stall.get(d.opportunity_id, "")).split(";") if c]
         if risk is None and d.days_since_last_touch >= 14:
@@ -76,8 +119,15 @@ def next_actions(open_deals: pd.DataFrame, rates: pd.DataFrame, risk: pd.DataFra
                 continue
             code, zh, en, ev_zh, ev_en = STALLS[rc]
             fmt = {"d": int(d.days_since_last_touch), "p": int(d.push_count)}
-            cands.append((1.0 if rc != "pushed_2plus" else 0.3, code, zh, en,
-                          f"{ev_zh.format(**fmt)} / {ev_en.format(**fmt)}"))
+            cands.append(
+                (
+                    1.0 if rc != "pushed_2plus" else 0.3,
+                    code,
+                    zh,
+                    en,
+                    f"{ev_zh.format(**fmt)} / {ev_en.format(**fmt)}",
+                )
+            )
         cands.sort(key=lambda c: -c[0])
         seen = set()
         rank = 0

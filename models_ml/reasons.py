@@ -16,8 +16,15 @@ from contract import zh_name
 
 GROUPS: dict[str, list[str]] = {
     "recency": ["days_since_last_touch", "never_touched"],
-    "touch_volume": ["touchpoints_7d", "touchpoints_30d", "tp30_wechat", "tp30_phone", "tp30_email",
-                     "tp30_social", "tp30_meeting"],
+    "touch_volume": [
+        "touchpoints_7d",
+        "touchpoints_30d",
+        "tp30_wechat",
+        "tp30_phone",
+        "tp30_email",
+        "tp30_social",
+        "tp30_meeting",
+    ],
     "visit": ["has_visit", "tp30_visit"],
     "demo": ["has_demo", "tp30_demo"],
     "decision_maker": ["has_decision_maker_contact"],
@@ -64,27 +71,43 @@ def phrase(group: str, row: pd.Series, positive: bool) -> tuple[str, str]:
         if row["never_touched"] >= 1:
             return "从未跟进", "never had a touchpoint"
         d = int(row["days_since_last_touch"])
-        return (f"{d} 天无跟进", f"no touchpoint for {d} days") if not positive else (
-            f"最近一次跟进在 {d} 天前", f"last touchpoint {d} days ago")
+        return (
+            (f"{d} 天无跟进", f"no touchpoint for {d} days")
+            if not positive
+            else (f"最近一次跟进在 {d} 天前", f"last touchpoint {d} days ago")
+        )
     if g == "touch_volume":
         n30, n7 = int(row["touchpoints_30d"]), int(row["touchpoints_7d"])
         return f"近 30 天跟进 {n30} 次（近 7 天 {n7} 次）", f"{n30} touchpoints in 30 days ({n7} in 7 days)"
     if g in ("visit", "demo", "decision_maker", "proposal"):
-        flag = {"visit": "has_visit", "demo": "has_demo", "decision_maker": "has_decision_maker_contact",
-                "proposal": "has_proposal_doc"}[g]
+        flag = {
+            "visit": "has_visit",
+            "demo": "has_demo",
+            "decision_maker": "has_decision_maker_contact",
+            "proposal": "has_proposal_doc",
+        }[g]
         has = row[flag] >= 1
-        zh, en = {"visit": ("现场拜访", "an on-site visit"), "demo": ("产品演示", "a demo"),
-                  "decision_maker": ("与决策人接触", "a decision-maker contact"),
-                  "proposal": ("方案文档", "a proposal document")}[g]
+        zh, en = {
+            "visit": ("现场拜访", "an on-site visit"),
+            "demo": ("产品演示", "a demo"),
+            "decision_maker": ("与决策人接触", "a decision-maker contact"),
+            "proposal": ("方案文档", "a proposal document"),
+        }[g]
         return (f"已有{zh}", f"has had {en}") if has else (f"尚无{zh}", f"no {en.split(' ', 1)[1]} yet")
     if g == "pushes":
         n = int(row["push_count"])
-        return (f"预计成交日期已推迟 {n} 次", f"close date pushed {_times(n)}") if n else (
-            "预计成交日期从未推迟", "close date never pushed")
+        return (
+            (f"预计成交日期已推迟 {n} 次", f"close date pushed {_times(n)}")
+            if n
+            else ("预计成交日期从未推迟", "close date never pushed")
+        )
     if g == "close_date":
         d = int(row["days_to_expected_close"])
-        return (f"已超过预计成交日期 {-d} 天", f"expected close date passed {-d} days ago") if d < 0 else (
-            f"距预计成交日期 {d} 天", f"{d} days to the expected close date")
+        return (
+            (f"已超过预计成交日期 {-d} 天", f"expected close date passed {-d} days ago")
+            if d < 0
+            else (f"距预计成交日期 {d} 天", f"{d} days to the expected close date")
+        )
     if g == "stage":
         return f"处于{zh_name('stage', row['stage'])}阶段", f"in stage {_en(row['stage'])}"
     if g == "days_in_stage":
@@ -98,9 +121,16 @@ def phrase(group: str, row: pd.Series, positive: bool) -> tuple[str, str]:
         return f"金额 {wan:,.0f} 万元", f"amount CNY {wan * 10:,.0f}k"
     if g == "regression":
         n = int(row["regression_count"])
-        return (f"阶段曾回退 {n} 次", f"moved back a stage {_times(n)}") if n else ("阶段从未回退", "never moved back a stage")
+        return (
+            (f"阶段曾回退 {n} 次", f"moved back a stage {_times(n)}")
+            if n
+            else ("阶段从未回退", "never moved back a stage")
+        )
     if g == "lead_source":
-        return f"线索来源：{zh_name('lead_source', row['lead_source'])}", f"lead source: {_en(row['lead_source'])}"
+        return (
+            f"线索来源：{zh_name('lead_source', row['lead_source'])}",
+            f"lead source: {_en(row['lead_source'])}",
+        )
     if g == "industry":
         return f"行业：{zh_name('industry', row['industry'])}", f"industry: {_en(row['industry'])}"
     if g == "owner_history":
@@ -125,7 +155,7 @@ def contributions(predict: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame
         frames.append(Xg)
     p = predict(pd.concat(frames, ignore_index=True))
     base = p[:n]
-    return pd.DataFrame({g: base - p[(i + 1) * n:(i + 2) * n] for i, g in enumerate(GROUPS)}, index=X.index)
+    return pd.DataFrame({g: base - p[(i + 1) * n : (i + 2) * n] for i, g in enumerate(GROUPS)}, index=X.index)
 
 
 def contributions_encoded(scorer, X: pd.DataFrame, ref: dict) -> pd.DataFrame:
@@ -146,7 +176,7 @@ def contributions_encoded(scorer, X: pd.DataFrame, ref: dict) -> pd.DataFrame:
         blocks.append(Zg)
     p = scorer.predict_encoded(np.vstack(blocks))
     base = p[:n]
-    return pd.DataFrame({g: base - p[(i + 1) * n:(i + 2) * n] for i, g in enumerate(GROUPS)}, index=X.index)
+    return pd.DataFrame({g: base - p[(i + 1) * n : (i + 2) * n] for i, g in enumerate(GROUPS)}, index=X.index)
 
 
 def explain(X: pd.DataFrame, contrib: pd.DataFrame, top: int = 3) -> list[dict]:

@@ -26,20 +26,20 @@ def build_reference_marts(con, drop: Path, as_of: date) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE ref.opp AS SELECT opportunity_id, account_id, owner_user_id, lead_source, product_line,
             amount::DOUBLE AS amount, currency, created_at::TIMESTAMP AS created_at, expected_close_date::DATE AS ecd
-        FROM {csv('opportunities')} WHERE created_at::TIMESTAMP::DATE <= getvariable('as_of');
+        FROM {csv("opportunities")} WHERE created_at::TIMESTAMP::DATE <= getvariable('as_of');
         CREATE OR REPLACE TABLE ref.hist AS SELECT opportunity_id, changed_at::TIMESTAMP AS changed_at,
             changed_at::TIMESTAMP::DATE AS d, field, from_stage, to_stage, old_value, new_value
-        FROM {csv('opportunity_history')} WHERE changed_at::TIMESTAMP::DATE <= getvariable('as_of');
+        FROM {csv("opportunity_history")} WHERE changed_at::TIMESTAMP::DATE <= getvariable('as_of');
         CREATE OR REPLACE TABLE ref.acts AS SELECT a.opportunity_id, a.channel, a.occurred_at::TIMESTAMP::DATE AS d,
             coalesce(c.is_decision_maker = 'true', false) AS dm
-        FROM {csv('activities')} a LEFT JOIN {csv('contacts')} c USING (contact_id)
+        FROM {csv("activities")} a LEFT JOIN {csv("contacts")} c USING (contact_id)
         WHERE a.opportunity_id IS NOT NULL AND a.occurred_at::TIMESTAMP::DATE <= getvariable('as_of');
         CREATE OR REPLACE TABLE ref.docs AS SELECT opportunity_id, min(uploaded_at::TIMESTAMP::DATE) AS d
-        FROM {csv('documents')} WHERE doc_type = 'proposal' AND opportunity_id IS NOT NULL GROUP BY 1;
+        FROM {csv("documents")} WHERE doc_type = 'proposal' AND opportunity_id IS NOT NULL GROUP BY 1;
         CREATE OR REPLACE TABLE ref.fx AS SELECT rate_date::DATE AS rate_date, currency, rate_to_cny::DOUBLE AS rate
-        FROM {csv('fx_rates')};
-        CREATE OR REPLACE TABLE ref.users AS SELECT * FROM {csv('users')};
-        CREATE OR REPLACE TABLE ref.accounts AS SELECT * FROM {csv('accounts')};
+        FROM {csv("fx_rates")};
+        CREATE OR REPLACE TABLE ref.users AS SELECT * FROM {csv("users")};
+        CREATE OR REPLACE TABLE ref.accounts AS SELECT * FROM {csv("accounts")};
     """)
     con.execute("""
         CREATE OR REPLACE TABLE marts.fct_opportunities AS

@@ -48,7 +48,11 @@ class ModelRegistry:
         vdir = self.dir / version
         vdir.mkdir(parents=True, exist_ok=False)
         joblib.dump(artefact, vdir / "model.joblib")
-        metadata = {**metadata, "version": version, "registered_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        metadata = {
+            **metadata,
+            "version": version,
+            "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         promote, why = self._challenge(metadata)
         metadata["promoted"] = promote
         metadata["promotion_reason"] = why
@@ -77,14 +81,21 @@ class ModelRegistry:
         rows = []
         for m in self.versions():
             bt = m.get("backtest", {})
-            rows.append({
-                "model_version": m["version"], "model_kind": m.get("model_kind"),
-                "registered_at": m.get("registered_at"), "is_champion": m["version"] == champ,
-                "training_window_start": m.get("training_window", [None, None])[0],
-                "training_window_end": m.get("training_window", [None, None])[1],
-                "n_training_rows": m.get("n_training_rows"), "n_closed_deals": m.get("n_closed_deals"),
-                "backtest_roc_auc": bt.get("roc_auc"), "backtest_brier": bt.get("brier"),
-                "data_hash": m.get("data_hash"), "promotion_reason": m.get("promotion_reason"),
-                "features": ",".join(m.get("features", [])),
-            })
+            rows.append(
+                {
+                    "model_version": m["version"],
+                    "model_kind": m.get("model_kind"),
+                    "registered_at": m.get("registered_at"),
+                    "is_champion": m["version"] == champ,
+                    "training_window_start": m.get("training_window", [None, None])[0],
+                    "training_window_end": m.get("training_window", [None, None])[1],
+                    "n_training_rows": m.get("n_training_rows"),
+                    "n_closed_deals": m.get("n_closed_deals"),
+                    "backtest_roc_auc": bt.get("roc_auc"),
+                    "backtest_brier": bt.get("brier"),
+                    "data_hash": m.get("data_hash"),
+                    "promotion_reason": m.get("promotion_reason"),
+                    "features": ",".join(m.get("features", [])),
+                }
+            )
         return pd.DataFrame(rows)

@@ -1,6 +1,5 @@
 """The asset graph: crm/<entity> (ingestion) -> dbt models -> quality_gate -> serving_snapshot."""
 
-
 from pathlib import Path
 
 from dagster import (
@@ -48,8 +47,12 @@ def crm_key(entity: str) -> AssetKey:
         for e in ENTITIES
     ],
     check_specs=[
-        AssetCheckSpec("rows_conserved", asset=crm_key(e.name), blocking=True,
-                       description="rows read = rows loaded + rows quarantined for every file")
+        AssetCheckSpec(
+            "rows_conserved",
+            asset=crm_key(e.name),
+            blocking=True,
+            description="rows read = rows loaded + rows quarantined for every file",
+        )
         for e in ENTITIES
     ],
     pool=WAREHOUSE_POOL,
@@ -63,7 +66,10 @@ def crm_raw(context: AssetExecutionContext, salescope: SalescopeResource):
     given = run_context.parse_as_of(salescope.as_of)
     with salescope.warehouse() as con:
         result = ingest_directory(
-            con, source, as_of=given or run_context.today_in_business_tz(), run_id=context.run_id,
+            con,
+            source,
+            as_of=given or run_context.today_in_business_tz(),
+            run_id=context.run_id,
             progress=context.log.info,
         )
         flagged = run_cross_checks(con, run_id=context.run_id)
@@ -87,7 +93,9 @@ def crm_raw(context: AssetExecutionContext, salescope: SalescopeResource):
             },
         )
         yield AssetCheckResult(
-            asset_key=crm_key(e.name), check_name="rows_conserved", passed=conserved,
+            asset_key=crm_key(e.name),
+            check_name="rows_conserved",
+            passed=conserved,
             severity=AssetCheckSeverity.ERROR,
             metadata={"rows_read": f.rows_read if f else 0},
         )
@@ -99,11 +107,15 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=MANIFEST_PATH.
 
 # dbt's source tests validate the crm/* assets ingestion writes: load them as asset checks of those assets
 # (otherwise every one of them is logged as an observation with a warning)
-DBT_TRANSLATOR = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+DBT_TRANSLATOR = DagsterDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+)
 DBT_STOP_SECONDS = 5  # on Ctrl-C/SIGTERM dbt gets this long to stop before it is killed
 
 
-@dbt_assets(manifest=MANIFEST_PATH, project=dbt_project, pool=WAREHOUSE_POOL, dagster_dbt_translator=DBT_TRANSLATOR)
+@dbt_assets(
+    manifest=MANIFEST_PATH, project=dbt_project, pool=WAREHOUSE_POOL, dagster_dbt_translator=DBT_TRANSLATOR
+)
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, salescope: SalescopeResource):
     """Staging, intermediate and mart models; dbt tests surface as asset checks."""
     with salescope.warehouse() as con:
@@ -120,15 +132,29 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, salescope: S
 # failed, WARN for warnings only. The specs cannot be Dagster-`blocking` (the checks of crm/* run after
 # dbt, which reads crm/*: a cycle); the gate op blocks instead, failing before serving_snapshot runs.
 QUALITY_CHECKS: list[AssetCheckSpec] = [
-    *(AssetCheckSpec("raw_suite", asset=crm_key(e.name),
-                     description=f"contract suite of raw.{e.name} (GX): types, required, key, references, values, ranges, dates")
-      for e in ENTITIES),
-    *(AssetCheckSpec("operational", asset=crm_key(e.name),
-                     description="file present, volume change, freshness, null-rate drift")
-      for e in ENTITIES),
-    *(AssetCheckSpec("mart_suite", asset=key, description=f"METRICS.md invariants of marts.{key.path[-1]} (GX)")
-      for key in sorted(dbt_models.keys, key=lambda k: k.to_user_string())
-      if len(key.path) == 2 and key.path[0] == "marts" and key.path[-1] in MART_SUITES),
+    *(
+        AssetCheckSpec(
+            "raw_suite",
+            asset=crm_key(e.name),
+            description=f"contract suite of raw.{e.name} (GX): types, required, key, references, values, ranges, dates",
+        )
+        for e in ENTITIES
+    ),
+    *(
+        AssetCheckSpec(
+            "operational",
+            asset=crm_key(e.name),
+            description="file present, volume change, freshness, null-rate drift",
+        )
+        for e in ENTITIES
+    ),
+    *(
+        AssetCheckSpec(
+            "mart_suite", asset=key, description=f"METRICS.md invariants of marts.{key.path[-1]} (GX)"
+        )
+        for key in sorted(dbt_models.keys, key=lambda k: k.to_user_string())
+        if len(key.path) == 2 and key.path[0] == "marts" and key.path[-1] in MART_SUITES
+    ),
 ]
 
 
@@ -140,9 +166,14 @@ def _check_status_for(quality, suite: str) -> tuple[bool, AssetCheckSeverity, di
     metadata = {
         "status": status,
         "expectations": len(checks),
-        "failed": MetadataValue.md("\n".join(f"- [{c.severity}] {c.expectation} ({c.column or '-'}): {c.detail}"
-                                              + (f" e.g. {', '.join(c.sample_keys[:5])}" if c.sample_keys else "")
-                                              for c in failed) or "none"),
+        "failed": MetadataValue.md(
+            "\n".join(
+                f"- [{c.severity}] {c.expectation} ({c.column or '-'}): {c.detail}"
+                + (f" e.g. {', '.join(c.sample_keys[:5])}" if c.sample_keys else "")
+                for c in failed
+            )
+            or "none"
+        ),
     }
     return not failed, AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN, metadata
 
@@ -159,8 +190,15 @@ def _as_of(con, run_id: str):
 
 
 @multi_asset(
-    specs=[AssetSpec("quality_gate", deps=dbt_models.keys, group_name="quality", kinds={"duckdb"},
-                     description="Every quality suite (ingestion, operational, raw contract, marts): the gate of the publish")],
+    specs=[
+        AssetSpec(
+            "quality_gate",
+            deps=dbt_models.keys,
+            group_name="quality",
+            kinds={"duckdb"},
+            description="Every quality suite (ingestion, operational, raw contract, marts): the gate of the publish",
+        )
+    ],
     check_specs=QUALITY_CHECKS,
     pool=WAREHOUSE_POOL,
     allow_arbitrary_check_specs=True,  # the checks belong to the crm/* and marts/* assets they validate
@@ -175,29 +213,56 @@ def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
         quality = run_quality(con, context.run_id, as_of=as_of, docs_dir=salescope.settings.quality_docs_dir)
     for spec in QUALITY_CHECKS:
         entity = spec.asset_key.path[-1]
-        suite = {"raw_suite": f"raw.{entity}", "operational": f"ops.{entity}", "mart_suite": f"marts.{entity}"}[spec.name]
+        suite = {
+            "raw_suite": f"raw.{entity}",
+            "operational": f"ops.{entity}",
+            "mart_suite": f"marts.{entity}",
+        }[spec.name]
         passed, severity, metadata = _check_status_for(quality, suite)
-        yield AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name, passed=passed, severity=severity,
-                               metadata=metadata)
-    context.log.info(f"quality: {quality.gate.status}; Data Docs: {quality.docs_index}; timings {quality.timings}")
+        yield AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
+            passed=passed,
+            severity=severity,
+            metadata=metadata,
+        )
+    context.log.info(
+        f"quality: {quality.gate.status}; Data Docs: {quality.docs_index}; timings {quality.timings}"
+    )
     lines = quality.failure_lines()
     if not quality.passed:
         raise Failure(
-            "quality gate failed; the serving snapshot was left as it was. Blocking failures:\n" + "\n".join(lines)
+            "quality gate failed; the serving snapshot was left as it was. Blocking failures:\n"
+            + "\n".join(lines)
             + f"\nData Docs: {quality.docs_index}\nFix list: salescope quality --fix-list fixes.csv",
-            metadata={"failures": MetadataValue.md("\n".join(f"- {x}" for x in lines)),
-                      "docs": str(quality.docs_index)},
+            metadata={
+                "failures": MetadataValue.md("\n".join(f"- {x}" for x in lines)),
+                "docs": str(quality.docs_index),
+            },
         )
     yield MaterializeResult(
         asset_key="quality_gate",
-        metadata={"status": quality.gate.status, "warnings": len(quality.gate.warnings),
-                  "docs": str(quality.docs_index), **{f"seconds_{k}": round(v, 2) for k, v in quality.timings.items()}},
+        metadata={
+            "status": quality.gate.status,
+            "warnings": len(quality.gate.warnings),
+            "docs": str(quality.docs_index),
+            **{f"seconds_{k}": round(v, 2) for k, v in quality.timings.items()},
+        },
     )
 
 
-@asset(deps=[quality_gate, AssetKey(["ml_deal_scores"]), AssetKey(["ml_customer_ltv"]), AssetKey(["ml_next_actions"]),
-                 AssetKey(["ml_forecast_weighted"])],
-       group_name="publish", pool=WAREHOUSE_POOL, kinds={"duckdb"})
+@asset(
+    deps=[
+        quality_gate,
+        AssetKey(["ml_deal_scores"]),
+        AssetKey(["ml_customer_ltv"]),
+        AssetKey(["ml_next_actions"]),
+        AssetKey(["ml_forecast_weighted"]),
+    ],
+    group_name="publish",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+)
 def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """serving.duckdb: marts, ml, quality and load log for the dashboards, swapped in atomically."""
     with salescope.warehouse() as con:
@@ -208,7 +273,13 @@ def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResourc
                FROM quality.validation_results WHERE run_id = ?""",
             [context.run_id],
         ).fetchone()[0]
-        res = publish_snapshot(con, salescope.settings.serving_path, run_id=context.run_id, as_of=as_of,
-                               quality_status=status or "passed")
-    return MaterializeResult(metadata={"path": str(res.path), "tables": len(res.row_counts), "as_of": str(as_of)})
-
+        res = publish_snapshot(
+            con,
+            salescope.settings.serving_path,
+            run_id=context.run_id,
+            as_of=as_of,
+            quality_status=status or "passed",
+        )
+    return MaterializeResult(
+        metadata={"path": str(res.path), "tables": len(res.row_counts), "as_of": str(as_of)}
+    )

@@ -58,7 +58,10 @@ def build_args(as_of: date | None, select: str | None = None) -> list[str]:
 
 def common_flags(project_dir: Path, profiles_dir: Path, target_path: Path) -> list[str]:
     return [
-        "--project-dir", str(project_dir),
-        "--profiles-dir", str(profiles_dir),
-        "--target-path", str(target_path),
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target-path",
+        str(target_path),
     ]

@@ -19,8 +19,14 @@ def profiles_dir(settings: Settings) -> Path:
 
 
 def _newest_source_mtime() -> float:
-    files = [p for p in DBT_PROJECT_DIR.rglob("*") if p.is_file() and "target" not in p.parts
-             and "logs" not in p.parts and p.suffix in {".sql", ".yml", ".yaml", ".md", ".csv"}]
+    files = [
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.is_file()
+        and "target" not in p.parts
+        and "logs" not in p.parts
+        and p.suffix in {".sql", ".yml", ".yaml", ".md", ".csv"}
+    ]
     return max((p.stat().st_mtime for p in files), default=0.0)
 
 
@@ -33,10 +39,20 @@ def ensure_manifest(settings: Settings, force: bool = False) -> Path:
     if force or not manifest_is_current():
         from dbt.cli.main import dbtRunner
 
-        res = dbtRunner().invoke([
-            "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(profiles_dir(settings)), "--target-path", str(MANIFEST_PATH.parent),
-        ])
+        res = dbtRunner().invoke(
+            [
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(profiles_dir(settings)),
+                "--target-path",
+                str(MANIFEST_PATH.parent),
+            ]
+        )
         if not res.success:
-            raise RuntimeError(f"dbt parse failed: {res.exception}. Run `dbt parse` in {DBT_PROJECT_DIR} to see why.")
+            raise RuntimeError(
+                f"dbt parse failed: {res.exception}. Run `dbt parse` in {DBT_PROJECT_DIR} to see why."
+            )
     return MANIFEST_PATH

@@ -4,7 +4,6 @@ They read the marts through the single warehouse connection, in pool 'warehouse'
 little data skips the step with a log message; ML never blocks publishing the marts.
 """
 
-
 import time
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
@@ -38,8 +37,12 @@ def _failed(context: AssetExecutionContext, err: Exception) -> MaterializeResult
     return MaterializeResult(metadata={"status": "failed", "error": f"{type(err).__name__}: {err}"})
 
 
-@asset(deps=_marts("fct_pipeline_snapshots", "fct_opportunities"), group_name="ml", pool=WAREHOUSE_POOL,
-       kinds={"scikitlearn", "duckdb"})
+@asset(
+    deps=_marts("fct_pipeline_snapshots", "fct_opportunities"),
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    kinds={"scikitlearn", "duckdb"},
+)
 def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.deal_scores (win probability, score 1–99, reasons zh/en) for every open deal; ml.feature_importance,
     ml.calibration, ml.model_metrics, ml.model_registry, ml.forecast, ml.forecast_backtest."""
@@ -65,21 +68,27 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
             return _failed(context, err)
     context.log.info(f"{res.message}; scored with {res.model_version} ({res.promotion_reason})")
     bt = res.train.backtest if res.train else {}
-    return MaterializeResult(metadata={
-        "status": "fallback" if res.fallback else "scored",
-        "message": res.message,
-        "model_version": res.model_version,
-        "promotion": res.promotion_reason,
-        "open_deals": len(res.scores),
-        "backtest_roc_auc": float(bt.get("roc_auc", float("nan"))),
-        "backtest_brier": float(bt.get("brier", float("nan"))),
-        "tables": MetadataValue.json(counts),
-        "seconds": round(time.perf_counter() - t0, 1),
-    })
+    return MaterializeResult(
+        metadata={
+            "status": "fallback" if res.fallback else "scored",
+            "message": res.message,
+            "model_version": res.model_version,
+            "promotion": res.promotion_reason,
+            "open_deals": len(res.scores),
+            "backtest_roc_auc": float(bt.get("roc_auc", float("nan"))),
+            "backtest_brier": float(bt.get("brier", float("nan"))),
+            "tables": MetadataValue.json(counts),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    )
 
 
-@asset(deps=_marts("fct_opportunities", "mart_customer_profile", "dim_accounts"), group_name="ml",
-       pool=WAREHOUSE_POOL, kinds={"scipy", "duckdb"})
+@asset(
+    deps=_marts("fct_opportunities", "mart_customer_profile", "dim_accounts"),
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    kinds={"scipy", "duckdb"},
+)
 def ml_customer_ltv(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.customer_ltv: P(alive), expected purchases, predicted LTV 12/24/36 months, tier and lifecycle."""
     with salescope.warehouse() as con:
@@ -96,8 +105,13 @@ def ml_customer_ltv(context: AssetExecutionContext, salescope: SalescopeResource
         except Exception as err:
             return _failed(context, err)
     context.log.info(res.message)
-    return MaterializeResult(metadata={"status": "fitted" if res.fit else "skipped", "message": res.message,
-                                       "rows": len(res.table)})
+    return MaterializeResult(
+        metadata={
+            "status": "fitted" if res.fit else "skipped",
+            "message": res.message,
+            "rows": len(res.table),
+        }
+    )
 
 
 def _params_frame(p: dict, as_of):
@@ -105,12 +119,21 @@ def _params_frame(p: dict, as_of):
 
     rows = [{"model": "bgnbd", "parameter": k, "value": float(v)} for k, v in p["bgnbd"].items()]
     if p["gamma_gamma"]:
-        rows += [{"model": "gamma_gamma", "parameter": k, "value": float(v)} for k, v in p["gamma_gamma"].items()]
+        rows += [
+            {"model": "gamma_gamma", "parameter": k, "value": float(v)} for k, v in p["gamma_gamma"].items()
+        ]
     return pd.DataFrame(rows).assign(time_unit=p["time_unit"], calibration_end=as_of)
 
 
-@asset(deps=[*_marts("fct_pipeline_snapshots", "fct_opportunities", "mart_deal_risk"), AssetKey(["ml_deal_scores"])],
-       group_name="ml", pool=WAREHOUSE_POOL, kinds={"duckdb"})
+@asset(
+    deps=[
+        *_marts("fct_pipeline_snapshots", "fct_opportunities", "mart_deal_risk"),
+        AssetKey(["ml_deal_scores"]),
+    ],
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+)
 def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.next_actions: per open deal, ranked suggestions with the evidence from won deals and stall reasons."""
     with salescope.warehouse() as con:
@@ -128,18 +151,29 @@ def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource
             if features.table_exists(con, "marts.mart_deal_risk"):
                 risk = con.execute("SELECT opportunity_id, stall_reasons FROM marts.mart_deal_risk").df()
             else:
-                context.log.warning("marts.mart_deal_risk not in the warehouse: stall reasons derived from the snapshot")
+                context.log.warning(
+                    "marts.mart_deal_risk not in the warehouse: stall reasons derived from the snapshot"
+                )
             open_x = X[X["snapshot_date"] == as_of]
             actions = next_actions(open_x, rates, risk)
             write_table(con, "ml.next_actions", actions.assign(as_of=as_of))
         except Exception as err:
             return _failed(context, err)
-    return MaterializeResult(metadata={"status": "done", "rows": len(actions),
-                                       "deals_with_actions": int(actions["opportunity_id"].nunique())})
+    return MaterializeResult(
+        metadata={
+            "status": "done",
+            "rows": len(actions),
+            "deals_with_actions": int(actions["opportunity_id"].nunique()),
+        }
+    )
 
 
-@asset(deps=[*_marts("mart_forecast", "fct_pipeline_snapshots"), AssetKey(["ml_deal_scores"])],
-       group_name="ml", pool=WAREHOUSE_POOL, kinds={"duckdb"})
+@asset(
+    deps=[*_marts("mart_forecast", "fct_pipeline_snapshots"), AssetKey(["ml_deal_scores"])],
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+)
 def ml_forecast_weighted(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.forecast_weighted: mart_forecast's weighted pipeline and current forecast with the ML deal scores
     (stage default where a deal has none), for the rows looked at on the as-of date. Computed here, after the
@@ -147,16 +181,22 @@ def ml_forecast_weighted(context: AssetExecutionContext, salescope: SalescopeRes
     with salescope.warehouse() as con:
         missing = _missing(con, "marts.mart_forecast", features.SNAPSHOT_TABLE)
         if missing:
-            return _skipped(context, f"{', '.join(missing)} not in the warehouse: no ML-weighted forecast this run")
+            return _skipped(
+                context, f"{', '.join(missing)} not in the warehouse: no ML-weighted forecast this run"
+            )
         try:
             as_of = run_context.as_of_for_run(con, context.run_id)
             table = ml_weighted_forecast(con, as_of)
             write_table(con, "ml.forecast_weighted", table)
         except Exception as err:
             return _failed(context, err)
-    return MaterializeResult(metadata={"status": "done", "rows": len(table),
-                                       "scored_deals_company": int(table.loc[table["level"] == "company",
-                                                                             "scored_deals"].max() or 0)})
+    return MaterializeResult(
+        metadata={
+            "status": "done",
+            "rows": len(table),
+            "scored_deals_company": int(table.loc[table["level"] == "company", "scored_deals"].max() or 0),
+        }
+    )
 
 
 ML_ASSETS = [ml_deal_scores, ml_customer_ltv, ml_next_actions, ml_forecast_weighted]

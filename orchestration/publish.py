@@ -44,9 +44,12 @@ def _tables_to_publish(con) -> list[tuple[str, str]]:
            ORDER BY 1, 2""",
         [list(PUBLISHED_SCHEMAS)],
     ).fetchall()
-    present = {(s, t) for s, t in con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database()"
-    ).fetchall()}
+    present = {
+        (s, t)
+        for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+        ).fetchall()
+    }
     return rows + [t for t in PUBLISHED_TABLES if t in present]
 
 
@@ -132,5 +135,3 @@ def _size_mib(path: Path) -> str:
         return f"{path.stat().st_size / 2**20:,.1f}"
     except OSError:
         return "?"
-
-

@@ -17,8 +17,13 @@ from orchestration.pools import WAREHOUSE_POOL
 from orchestration.run_guard import process_alive, this_process
 
 TAG_PREFIX = "salescope/"
-UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
-              DagsterRunStatus.CANCELING, DagsterRunStatus.QUEUED]
+UNFINISHED = [
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+    DagsterRunStatus.QUEUED,
+]
 
 
 def process_tags() -> dict[str, str]:
@@ -52,10 +57,18 @@ def _info(instance: DagsterInstance, run) -> RunInfo:
     pid = int(tags[f"{TAG_PREFIX}pid"]) if tags.get(f"{TAG_PREFIX}pid", "").isdigit() else None
     alive = None
     if pid is not None:
-        alive = process_alive(pid, tags.get(f"{TAG_PREFIX}host", ""), tags.get(f"{TAG_PREFIX}boot_id", ""),
-                              tags.get(f"{TAG_PREFIX}pid_start", ""))
+        alive = process_alive(
+            pid,
+            tags.get(f"{TAG_PREFIX}host", ""),
+            tags.get(f"{TAG_PREFIX}boot_id", ""),
+            tags.get(f"{TAG_PREFIX}pid_start", ""),
+        )
     record = instance.get_run_record_by_id(run.run_id)
-    started = record.start_time if record and record.start_time else (record.create_timestamp.timestamp() if record else 0)
+    started = (
+        record.start_time
+        if record and record.start_time
+        else (record.create_timestamp.timestamp() if record else 0)
+    )
     when = datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds") if started else "?"
     return RunInfo(run.run_id, run.status.value, pid, tags.get(f"{TAG_PREFIX}host", ""), when, alive)
 
@@ -75,9 +88,11 @@ def recover_dead_runs(instance: DagsterInstance, *, exclude: str | None = None) 
         if info.run_id == exclude or info.alive is not False:
             continue
         run = instance.get_run_by_id(info.run_id)
-        message = (f"The process running this run (pid {info.pid} on {info.host}) is gone — killed, out of memory "
-                   f"or the machine stopped. Marked failed by the next Salescope run at "
-                   f"{datetime.now().astimezone().isoformat(timespec='seconds')}; its pool slots were freed.")
+        message = (
+            f"The process running this run (pid {info.pid} on {info.host}) is gone — killed, out of memory "
+            f"or the machine stopped. Marked failed by the next Salescope run at "
+            f"{datetime.now().astimezone().isoformat(timespec='seconds')}; its pool slots were freed."
+        )
         instance.report_run_failed(run, message)
         instance.event_log_storage.free_concurrency_slots_for_run(info.run_id)
         recovered.append(info)

@@ -33,7 +33,9 @@ def derive_as_of(con) -> date:
 def record_as_of(con, run_id: str, as_of: date, source_dir: str) -> None:
     con.execute(DDL)
     con.execute("DELETE FROM meta.run_context WHERE run_id = ?", [run_id])
-    con.execute("INSERT INTO meta.run_context VALUES (?, ?, ?, ?)", [run_id, as_of, source_dir, datetime.now()])
+    con.execute(
+        "INSERT INTO meta.run_context VALUES (?, ?, ?, ?)", [run_id, as_of, source_dir, datetime.now()]
+    )
 
 
 def as_of_for_run(con, run_id: str) -> date:
@@ -49,4 +51,6 @@ def parse_as_of(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"as-of date {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-30") from None
+        raise ValueError(
+            f"as-of date {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-06-30"
+        ) from None

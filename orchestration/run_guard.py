@@ -96,15 +96,22 @@ def _not_zombie(pid: int) -> bool:
 def this_process() -> dict[str, str]:
     """Who this process is, as stored with a run (Dagster run tags) and in the lock file."""
     pid = os.getpid()
-    return {"pid": str(pid), "host": socket.gethostname(), "boot_id": boot_id(), "pid_start": process_start(pid)}
+    return {
+        "pid": str(pid),
+        "host": socket.gethostname(),
+        "boot_id": boot_id(),
+        "pid_start": process_start(pid),
+    }
 
 
 def describe_holder(holder: Holder | None) -> str:
     if holder is None:
         return "another process holds the warehouse (it did not say which)"
     run = f"run {holder.run_id[:8]} " if holder.run_id else ""
-    return (f"{run}(`{holder.command}`, pid {holder.pid} on {holder.host}, started {holder.started_at}) "
-            "holds the warehouse")
+    return (
+        f"{run}(`{holder.command}`, pid {holder.pid} on {holder.host}, started {holder.started_at}) "
+        "holds the warehouse"
+    )
 
 
 class WriterLock:
@@ -138,9 +145,15 @@ class WriterLock:
         self._fd = fd
         self.previous = self.read_holder()
         me = this_process()
-        self.holder = Holder(pid=os.getpid(), host=me["host"], boot_id=me["boot_id"], pid_start=me["pid_start"],
-                             started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                             token=secrets.token_hex(8), command=self.command)
+        self.holder = Holder(
+            pid=os.getpid(),
+            host=me["host"],
+            boot_id=me["boot_id"],
+            pid_start=me["pid_start"],
+            started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+            token=secrets.token_hex(8),
+            command=self.command,
+        )
         self._write()
         os.environ[TOKEN_ENV] = self.holder.token  # children carry it (see the module docstring)
         return True

@@ -57,7 +57,9 @@ class RunInterrupted(RuntimeError):
     def __init__(self, run_id: str | None):
         self.run_id = run_id
         what = f"run {run_id[:8]}" if run_id else "the run"
-        super().__init__(f"{what} was stopped (Ctrl-C or SIGTERM); the last published snapshot is still serving")
+        super().__init__(
+            f"{what} was stopped (Ctrl-C or SIGTERM); the last published snapshot is still serving"
+        )
 
 
 @contextlib.contextmanager
@@ -174,14 +176,25 @@ class _EventTracker:
                 res.checks_passed += 1
             else:
                 res.checks_failed += 1
-        if step == "dbt_models" and kind in (DagsterEventType.ASSET_MATERIALIZATION,
-                                             DagsterEventType.ASSET_CHECK_EVALUATION,
-                                             DagsterEventType.ASSET_OBSERVATION):
-            self.observer.step_progress(step, res.materialized + res.checks_passed + res.checks_failed, self.dbt_nodes)
-        if kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE, DagsterEventType.STEP_SKIPPED):
+        if step == "dbt_models" and kind in (
+            DagsterEventType.ASSET_MATERIALIZATION,
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+            DagsterEventType.ASSET_OBSERVATION,
+        ):
+            self.observer.step_progress(
+                step, res.materialized + res.checks_passed + res.checks_failed, self.dbt_nodes
+            )
+        if kind in (
+            DagsterEventType.STEP_SUCCESS,
+            DagsterEventType.STEP_FAILURE,
+            DagsterEventType.STEP_SKIPPED,
+        ):
             res.seconds = time.monotonic() - res.started
-            res.status = {DagsterEventType.STEP_SUCCESS: "done", DagsterEventType.STEP_FAILURE: "failed",
-                          DagsterEventType.STEP_SKIPPED: "skipped"}[kind]
+            res.status = {
+                DagsterEventType.STEP_SUCCESS: "done",
+                DagsterEventType.STEP_FAILURE: "failed",
+                DagsterEventType.STEP_SKIPPED: "skipped",
+            }[kind]
             if kind == DagsterEventType.STEP_FAILURE:
                 err = ev.step_failure_data.error
                 res.error = (err.message if err else "failed").strip()
@@ -200,9 +213,11 @@ def step_summary(step: str, res: StepResult) -> str:
         files = sum(n for k, n in res.statuses.items() if k != "absent")
         if files and unchanged == files:
             return f"{files} files unchanged since the last load: nothing new to read"
-        return (f"{int(m.get('rows_read', 0)):,} rows read, {int(m.get('rows_loaded', 0)):,} loaded, "
-                f"{int(m.get('rows_quarantined', 0)):,} quarantined"
-                + (f" ({unchanged} files unchanged)" if unchanged else ""))
+        return (
+            f"{int(m.get('rows_read', 0)):,} rows read, {int(m.get('rows_loaded', 0)):,} loaded, "
+            f"{int(m.get('rows_quarantined', 0)):,} quarantined"
+            + (f" ({unchanged} files unchanged)" if unchanged else "")
+        )
     if step == "dbt_models":
         failed = f", {res.checks_failed} failed" if res.checks_failed else ""
         return f"{res.materialized} models, {res.checks_passed} tests passed{failed}"
@@ -262,7 +277,9 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutc
         ended = end_leftovers(lock.previous)
         recovered_notes = []
         if ended:
-            recovered_notes.append(f"ended {len(ended)} process(es) a crashed run left running (pids {ended})")
+            recovered_notes.append(
+                f"ended {len(ended)} process(es) a crashed run left running (pids {ended})"
+            )
         instance = DagsterInstance.from_config(str(dagster_home(settings)))
         for info in recovery.recover_dead_runs(instance):
             recovered_notes.append(f"{info.describe()} had died: marked failed, its warehouse slot freed")
@@ -291,11 +308,14 @@ def _execute_graph(settings, source, as_of, instance, observer, run_id) -> RunOu
     from orchestration.resources import SalescopeResource, dbt_resource
 
     resources = {
-        "salescope": SalescopeResource(home=str(settings.home), source_dir=str(source),
-                                       as_of=as_of.isoformat() if as_of else ""),
+        "salescope": SalescopeResource(
+            home=str(settings.home), source_dir=str(source), as_of=as_of.isoformat() if as_of else ""
+        ),
         "dbt": dbt_resource(dbt_project, settings),
     }
-    defs = Definitions(assets=ALL_ASSETS, jobs=[full_build], resources=resources, executor=in_process_executor)
+    defs = Definitions(
+        assets=ALL_ASSETS, jobs=[full_build], resources=resources, executor=in_process_executor
+    )
     job = defs.resolve_job_def(full_build.name)
     tracker = _EventTracker(observer, len(dbt_models.keys) + len(dbt_models.check_keys))
     instance.add_event_listener(run_id, tracker)
@@ -305,7 +325,10 @@ def _execute_graph(settings, source, as_of, instance, observer, run_id) -> RunOu
     # SIGTERM to the same handler, so Ctrl-C and `salescope stop` end the run the same way
     try:
         result = job.execute_in_process(
-            instance=instance, resources=resources, raise_on_error=False, run_id=run_id,
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+            run_id=run_id,
             tags=recovery.process_tags(),
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
@@ -322,13 +345,16 @@ def _execute_graph(settings, source, as_of, instance, observer, run_id) -> RunOu
 
 def _was_interrupted(instance: DagsterInstance, run_id: str) -> bool:
     """Dagster ends an interrupted in-process run as failed/canceled with an interrupt error."""
-    records = instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_FAILURE,
-                                                              DagsterEventType.RUN_FAILURE,
-                                                              DagsterEventType.RUN_CANCELED}).records
+    records = instance.get_records_for_run(
+        run_id,
+        of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELED},
+    ).records
     for rec in records:
         ev = rec.event_log_entry.dagster_event
         text = ev.message or ""
-        data = getattr(ev, "step_failure_data", None) if ev.event_type == DagsterEventType.STEP_FAILURE else None
+        data = (
+            getattr(ev, "step_failure_data", None) if ev.event_type == DagsterEventType.STEP_FAILURE else None
+        )
         if data and data.error:
             text += data.error.cls_name + data.error.message
         if "Interrupt" in text or "interrupt" in text or ev.event_type == DagsterEventType.RUN_CANCELED:

@@ -11,7 +11,9 @@ from orchestration.jobs import full_build
 from salescope.settings import get_settings
 
 daily_build = ScheduleDefinition(
-    job=full_build, cron_schedule="0 6 * * *", execution_timezone="Asia/Shanghai",
+    job=full_build,
+    cron_schedule="0 6 * * *",
+    execution_timezone="Asia/Shanghai",
     description="Full build every morning at 06:00 Asia/Shanghai",
 )
 

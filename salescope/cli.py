@@ -47,12 +47,18 @@ def _settings(home: Path | None) -> Settings:
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the drop into.")],
-    scale: Annotated[float, typer.Option(help="1 ≈ 200 users, 5,000 accounts, 20,000 deals, 400,000 touchpoints.")] = 1.0,
+    scale: Annotated[
+        float, typer.Option(help="1 ≈ 200 users, 5,000 accounts, 20,000 deals, 400,000 touchpoints.")
+    ] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed, byte-identical files.")] = 42,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
     encoding: Annotated[str, typer.Option(help="utf-8 or gb18030 (csv only; Chinese headers).")] = "utf-8",
-    defect_rate: Annotated[float, typer.Option(help="Share of rows per entity given one defect (0 = clean).")] = 0.0,
-    as_of: Annotated[str, typer.Option(help="Export date: nothing after it is in the files.")] = DEFAULT_AS_OF,
+    defect_rate: Annotated[
+        float, typer.Option(help="Share of rows per entity given one defect (0 = clean).")
+    ] = 0.0,
+    as_of: Annotated[
+        str, typer.Option(help="Export date: nothing after it is in the files.")
+    ] = DEFAULT_AS_OF,
 ) -> None:
     """Write a realistic, coherent CRM export (18 entity files, _manifest.json, _truth/)."""
     from salescope.generator import generate as run_generator
@@ -61,8 +67,14 @@ def generate(
     try:
         with console.status("generating…") as status:
             manifest = run_generator(
-                out, scale=scale, seed=seed, fmt=fmt, encoding=encoding, defect_rate=defect_rate,
-                as_of=parse_date(as_of, "--as-of"), progress=lambda m: status.update(f"generating: {m}"),
+                out,
+                scale=scale,
+                seed=seed,
+                fmt=fmt,
+                encoding=encoding,
+                defect_rate=defect_rate,
+                as_of=parse_date(as_of, "--as-of"),
+                progress=lambda m: status.update(f"generating: {m}"),
             )
     except ValueError as exc:
         fail(str(exc))
@@ -76,7 +88,9 @@ def generate(
 @app.command()
 def ingest(
     source: Annotated[Path, typer.Argument(help="Folder holding <entity>.csv|xlsx|parquet|jsonl files.")],
-    as_of: Annotated[str | None, typer.Option(help="Dates after this are future_date defects (default: today).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Dates after this are future_date defects (default: today).")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Load a drop into the warehouse's raw tables only (no dbt, no publish)."""
@@ -94,7 +108,10 @@ def ingest(
     con = duckdb.connect(str(s.warehouse_path))
     try:
         result = ingest_directory(
-            con, source, as_of=parse_date(as_of, "--as-of") or today_in_business_tz(), run_id=run_id,
+            con,
+            source,
+            as_of=parse_date(as_of, "--as-of") or today_in_business_tz(),
+            run_id=run_id,
             progress=lambda m: console.print(f"  {m}"),
         )
         flagged = run_cross_checks(con, run_id=run_id)
@@ -113,8 +130,14 @@ def _print_load_table(files) -> None:
     for col in ("entity", "file", "status", "read", "loaded", "quarantined"):
         table.add_column(col, justify="right" if col in {"read", "loaded", "quarantined"} else "left")
     for f in files:
-        table.add_row(f.entity or "?", Path(f.file).name, f.status, f"{f.rows_read:,}", f"{f.rows_loaded:,}",
-                      f"{f.rows_quarantined:,}")
+        table.add_row(
+            f.entity or "?",
+            Path(f.file).name,
+            f.status,
+            f"{f.rows_read:,}",
+            f"{f.rows_loaded:,}",
+            f"{f.rows_quarantined:,}",
+        )
     console.print(table)
 
 
@@ -137,9 +160,23 @@ def serve(
     if not s.serving_path.exists():
         console.print("[yellow]no snapshot published yet[/]: the pages will say how to run `salescope run`")
     # server.py: the app plus the routes that set and clear the HttpOnly session cookie
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "server.py"),
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
-           "--client.toolbarMode", "viewer"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "dashboards" / "server.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorDetails",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+    ]
     console.print(f"dashboard on http://localhost:{port}  (Ctrl+C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=_child_env(s)))
 
@@ -156,7 +193,14 @@ def ui(
     s = _settings(home)
     ensure_manifest(s)
     env = _child_env(s) | {"DAGSTER_HOME": str(dagster_home(s))}
-    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "orchestration.definitions", "-p", str(port)]
+    cmd = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-p",
+        str(port),
+    ]
     console.print(f"Dagster UI on http://localhost:{port}  (Ctrl+C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=REPO_ROOT))
 
@@ -169,7 +213,9 @@ def _child_env(s: Settings) -> dict[str, str]:
 
 @app.command()
 def contract(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the data dictionary as Markdown.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the data dictionary as Markdown.")
+    ] = False,
     dbt_sources: Annotated[
         Path | None, typer.Option("--dbt-sources", help="Regenerate the dbt sources YAML at this path.")
     ] = None,

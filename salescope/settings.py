@@ -24,7 +24,9 @@ _FALSE = frozenset({"", "0", "false", "no", "off"})
 def _flag(name: str) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw not in _TRUE | _FALSE:
-        raise ValueError(f"{name}={os.environ[name]!r} is not a yes/no value: use 1/true/yes/on or 0/false/no/off")
+        raise ValueError(
+            f"{name}={os.environ[name]!r} is not a yes/no value: use 1/true/yes/on or 0/false/no/off"
+        )
     return raw in _TRUE
 
 
@@ -38,8 +40,11 @@ class Settings:
     def from_env(cls, home: str | Path | None = None) -> Settings:
         raw = home or os.environ.get("SALESCOPE_HOME") or ".salescope"
         threads = int(os.environ.get("SALESCOPE_DBT_THREADS", "1"))
-        return cls(home=Path(raw).expanduser().resolve(), dbt_threads=threads,
-                   cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"))
+        return cls(
+            home=Path(raw).expanduser().resolve(),
+            dbt_threads=threads,
+            cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),
+        )
 
     @property
     def landing_dir(self) -> Path:

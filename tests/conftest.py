@@ -21,7 +21,13 @@ def drop_factory(tmp_path_factory):
 
     cache: dict[tuple, tuple[Path, dict]] = {}
 
-    def make(scale: float = 0.05, seed: int = 7, defect_rate: float = 0.0, fmt: str = "csv", encoding: str = "utf-8"):
+    def make(
+        scale: float = 0.05,
+        seed: int = 7,
+        defect_rate: float = 0.0,
+        fmt: str = "csv",
+        encoding: str = "utf-8",
+    ):
         key = (scale, seed, defect_rate, fmt, encoding)
         if key not in cache:
             out = tmp_path_factory.mktemp(f"drop-{scale}-{seed}-{defect_rate}-{fmt}-{encoding}")
@@ -71,8 +77,11 @@ SLOW_MODULES = {"test_dbt_project.py", "test_quality_recall.py"}
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if (PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES
-                or item.path.parent.name == "browser"):
+        if (
+            PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.path.name in SLOW_MODULES
+            or item.path.parent.name == "browser"
+        ):
             item.add_marker(pytest.mark.slow)
 
 

@@ -26,7 +26,9 @@ def publish(con, serving: Path, k: int) -> None:
     res = publish_snapshot(con, serving, run_id=run_id(k), as_of=AS_OF, quality_status="passed")
     seconds = time.perf_counter() - started
     rows = sum(res.row_counts.values())
-    print("PUBLISHED " + json.dumps({"k": k, "run_id": run_id(k), "seconds": seconds, "rows": rows}), flush=True)
+    print(
+        "PUBLISHED " + json.dumps({"k": k, "run_id": run_id(k), "seconds": seconds, "rows": rows}), flush=True
+    )
 
 
 def main() -> None:

@@ -123,7 +123,7 @@ def _a_cycle_in(graph: dict[str, set[str]], component: set[str]) -> list[str]:
     while True:  # walk inside the component until a module repeats: every node there has a way back
         nxt = min(w for w in graph[path[-1]] if w in component)
         if nxt in seen:
-            return [*path[path.index(nxt):], nxt]
+            return [*path[path.index(nxt) :], nxt]
         path.append(nxt)
         seen.add(nxt)
 
@@ -138,11 +138,25 @@ GRAPH, IMPORTS = import_graph(REPO, PACKAGES)
 
 # plain libraries: no Dagster, no orchestration, no dashboards (DESIGN.md, layout)
 LIBRARIES = ("contract", "ingestion", "data_quality", "models_ml")
-LIBRARY_MUST_NOT_IMPORT = ("dagster", "dagster_dbt", "dagster_duckdb", "dagster_webserver", "orchestration",
-                           "dashboards")
+LIBRARY_MUST_NOT_IMPORT = (
+    "dagster",
+    "dagster_dbt",
+    "dagster_duckdb",
+    "dagster_webserver",
+    "orchestration",
+    "dashboards",
+)
 # dashboards read the serving snapshot and the settings, none of the pipeline
-DASHBOARDS_MUST_NOT_IMPORT = ("ingestion", "orchestration", "data_quality", "models_ml", "dbt", "dagster",
-                              "dagster_dbt", "dagster_duckdb")
+DASHBOARDS_MUST_NOT_IMPORT = (
+    "ingestion",
+    "orchestration",
+    "data_quality",
+    "models_ml",
+    "dbt",
+    "dagster",
+    "dagster_dbt",
+    "dagster_duckdb",
+)
 # the only project modules that may start the graph (tests and the bench harness are not scanned)
 ORCHESTRATION_IMPORTERS = ("orchestration", "salescope.cli", "salescope.commands")
 
@@ -217,21 +231,27 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
     ],
 )
 def test_a_cycle_at_any_level_is_found(tmp_path, b_imports_a):
-    root = _package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "from pkg.b import Y\nX = 1\n",
-        "pkg/b.py": b_imports_a + "Y = 2\n",
-    })
+    root = _package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg.b import Y\nX = 1\n",
+            "pkg/b.py": b_imports_a + "Y = 2\n",
+        },
+    )
     graph, _ = import_graph(root, ["pkg"])
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.a"]]
 
 
 def test_a_package_reexporting_its_modules_is_no_cycle(tmp_path):
-    root = _package(tmp_path, {
-        "pkg/__init__.py": "from pkg.a import X\n",
-        "pkg/a.py": "from pkg.b import Y\nX = Y\n",
-        "pkg/b.py": "Y = 2\n",
-    })
+    root = _package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from pkg.a import X\n",
+            "pkg/a.py": "from pkg.b import Y\nX = Y\n",
+            "pkg/b.py": "Y = 2\n",
+        },
+    )
     graph, _ = import_graph(root, ["pkg"])
     assert cycles(graph) == []
     assert graph["pkg"] == {"pkg.a"} and graph["pkg.a"] == {"pkg.b"}

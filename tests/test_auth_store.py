@@ -68,7 +68,9 @@ def test_lockout_after_five_failures_keeps_the_user_out(store):
     t0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
     reasons = [store.login("alice", "wrong", now=t0).reason for _ in range(MAX_FAILED)]
     assert reasons == ["invalid"] * (MAX_FAILED - 1) + ["locked"]
-    assert store.login("alice", PW, now=t0 + timedelta(minutes=1)).reason == "locked"  # right password, still out
+    assert (
+        store.login("alice", PW, now=t0 + timedelta(minutes=1)).reason == "locked"
+    )  # right password, still out
     assert store.login("alice", PW, now=t0 + timedelta(minutes=LOCK_MINUTES - 1)).token is None
     assert store.login("alice", PW, now=t0 + timedelta(minutes=LOCK_MINUTES + 1)).reason == "ok"
     assert ("alice", "locked") in events(store) and ("alice", "login_refused") in events(store)
@@ -155,7 +157,7 @@ def test_a_tampered_sealed_token_gives_nothing(store):
     con = sqlite3.connect(store.path)
     (sealed,) = con.execute("SELECT sealed_token FROM session_tickets").fetchone()
     middle = len(sealed) // 2  # one character of the Fernet token's ciphertext changed
-    flipped = sealed[:middle] + ("A" if sealed[middle] != "A" else "B") + sealed[middle + 1:]
+    flipped = sealed[:middle] + ("A" if sealed[middle] != "A" else "B") + sealed[middle + 1 :]
     con.execute("UPDATE session_tickets SET sealed_token = ?", [flipped])
     con.commit()
     con.close()

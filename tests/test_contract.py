@@ -16,9 +16,24 @@ from contract import (
 )
 
 DESIGN_ENTITIES = {
-    "users", "quotas", "accounts", "contacts", "leads", "campaigns", "channel_spend", "opportunities",
-    "opportunity_history", "activities", "contracts", "projects", "project_tasks", "documents", "invoices",
-    "payments", "nps_responses", "fx_rates",
+    "users",
+    "quotas",
+    "accounts",
+    "contacts",
+    "leads",
+    "campaigns",
+    "channel_spend",
+    "opportunities",
+    "opportunity_history",
+    "activities",
+    "contracts",
+    "projects",
+    "project_tasks",
+    "documents",
+    "invoices",
+    "payments",
+    "nps_responses",
+    "fx_rates",
 }
 
 
@@ -71,8 +86,23 @@ def test_vocabulary_spellings_are_unambiguous(vocab):
 
 def test_design_vocabularies():
     stages = [t.code for t in VOCABULARIES["stage"]]
-    assert stages == ["initial_contact", "needs_confirmed", "proposal", "negotiation", "won", "contract_signed", "lost"]
-    assert [t.zh for t in VOCABULARIES["stage"]][:6] == ["初步接触", "需求确认", "方案报价", "谈判", "成交", "签约"]
+    assert stages == [
+        "initial_contact",
+        "needs_confirmed",
+        "proposal",
+        "negotiation",
+        "won",
+        "contract_signed",
+        "lost",
+    ]
+    assert [t.zh for t in VOCABULARIES["stage"]][:6] == [
+        "初步接触",
+        "需求确认",
+        "方案报价",
+        "谈判",
+        "成交",
+        "签约",
+    ]
     assert len(VOCABULARIES["lead_source"]) == 10 and len(VOCABULARIES["channel"]) == 7
     assert len(VOCABULARIES["role"]) == 6
     assert {t.code for t in VOCABULARIES["currency"]} == {"CNY", "USD", "EUR", "HKD"}

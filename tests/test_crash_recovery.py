@@ -51,8 +51,13 @@ HOLD_LOCK = textwrap.dedent("""
 
 @pytest.fixture
 def lock_holder(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                            cwd=REPO_ROOT, env=_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_env(),
+    )
     assert proc.stdout.readline().strip() == "locked"
     yield proc
     proc.kill()
@@ -63,16 +68,26 @@ def test_second_run_on_a_busy_home_exits_2_at_once_naming_the_holder(tmp_path, l
     drop = tmp_path / "drop"
     drop.mkdir()
     t0 = time.monotonic()
-    res = subprocess.run([SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop)],
-                         capture_output=True, text=True, env=_env(COLUMNS="200"), timeout=120)
+    res = subprocess.run(
+        [SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop)],
+        capture_output=True,
+        text=True,
+        env=_env(COLUMNS="200"),
+        timeout=120,
+    )
     assert res.returncode == 2, res.stderr
     assert f"pid {lock_holder.pid}" in res.stderr and "holds the warehouse" in res.stderr
     assert "salescope stop" in res.stderr  # says what to do
     assert time.monotonic() - t0 < 30  # never hangs: no waiting without --wait
 
     t0 = time.monotonic()
-    res = subprocess.run([SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop), "--wait", "3"],
-                         capture_output=True, text=True, env=_env(COLUMNS="200"), timeout=120)
+    res = subprocess.run(
+        [SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop), "--wait", "3"],
+        capture_output=True,
+        text=True,
+        env=_env(COLUMNS="200"),
+        timeout=120,
+    )
     assert res.returncode == 2
     assert "waiting" in res.stdout + res.stderr and f"pid {lock_holder.pid}" in res.stderr
     assert time.monotonic() - t0 >= 3
@@ -82,8 +97,13 @@ def test_sigterm_while_waiting_for_the_warehouse_stops_cleanly(tmp_path, lock_ho
     """SIGTERM before the Dagster run begins (here: waiting for the lock) is a clean stop, not a kill."""
     drop = tmp_path / "drop"
     drop.mkdir()
-    proc = subprocess.Popen([SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop), "--wait", "120"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(COLUMNS="200"))
+    proc = subprocess.Popen(
+        [SALESCOPE, "run", "--home", str(tmp_path), "--source", str(drop), "--wait", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(COLUMNS="200"),
+    )
     for line in proc.stdout:  # wait until it is really waiting
         if "waiting" in line:
             break
@@ -113,14 +133,24 @@ def test_leftover_children_of_a_dead_holder_are_ended(tmp_path):
     from orchestration.run_guard import WriterLock, end_leftovers, processes_with_token
 
     parent = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
             import subprocess, sys, time
             from orchestration.run_guard import WriterLock
             lock = WriterLock(sys.argv[1]); lock.acquire()
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
             print(child.pid, flush=True)
             time.sleep(120)
-        """), str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=_env())
+        """),
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_env(),
+    )
     child_pid = int(parent.stdout.readline())
     parent.send_signal(signal.SIGKILL)
     parent.wait()
@@ -153,8 +183,15 @@ POOL_JOB = textwrap.dedent("""
 
 
 def _pool_job(home: Path, mode: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", POOL_JOB, str(home), mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env=_env(), **kw)
+    return subprocess.Popen(
+        [sys.executable, "-c", POOL_JOB, str(home), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_env(),
+        **kw,
+    )
 
 
 def test_dead_run_is_marked_failed_and_its_pool_slot_freed(tmp_path):
@@ -214,21 +251,34 @@ def test_a_live_run_holding_the_pool_is_named_and_waited_for_within_bounds(tmp_p
 
 # --- ingest killed mid-transaction ----------------------------------------------------------------
 
+
 def test_ingest_killed_before_a_commit_then_rerun_loads_every_row_once(tmp_path, drop_factory):
     drop, manifest = drop_factory(scale=0.05, seed=7)
     home = tmp_path / "home"
     args = [SALESCOPE, "ingest", str(drop), "--home", str(home), "--as-of", "2026-06-30"]
-    killed = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                            env=_env(SALESCOPE_FAILPOINT="ingest.before_commit:4"))
+    killed = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(SALESCOPE_FAILPOINT="ingest.before_commit:4"),
+    )
     assert killed.returncode == -signal.SIGKILL
     rerun = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env())
     assert rerun.returncode == 0, rerun.stderr
     con = duckdb.connect(str(home / "warehouse" / "warehouse.duckdb"), read_only=True)
     try:
-        loaded_by_entity = dict(con.execute(
-            "SELECT entity, sum(rows_loaded) FROM ops.load_log WHERE status = 'loaded' GROUP BY 1").fetchall())
-        assert con.execute("SELECT count(*) FROM ops.load_log WHERE rows_read <> rows_loaded + rows_quarantined"
-                           ).fetchone()[0] == 0
+        loaded_by_entity = dict(
+            con.execute(
+                "SELECT entity, sum(rows_loaded) FROM ops.load_log WHERE status = 'loaded' GROUP BY 1"
+            ).fetchall()
+        )
+        assert (
+            con.execute(
+                "SELECT count(*) FROM ops.load_log WHERE rows_read <> rows_loaded + rows_quarantined"
+            ).fetchone()[0]
+            == 0
+        )
         for entity, rows in manifest["rows"].items():
             raw = con.execute(f"SELECT count(*), count(DISTINCT _record_key) FROM raw.{entity}").fetchone()
             assert raw == (rows, rows), entity  # every row once: none lost with the kill, none twice
@@ -239,11 +289,15 @@ def test_ingest_killed_before_a_commit_then_rerun_loads_every_row_once(tmp_path,
 
 # --- publish: killed before the rename, mid-copy, and the disk filling up --------------------------
 
+
 def _small_warehouse(path: Path, n: int) -> None:
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT range AS id, range * 1.5 AS amount "
-                "FROM range(?)", [n])
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT range AS id, range * 1.5 AS amount "
+        "FROM range(?)",
+        [n],
+    )
     con.execute("CREATE OR REPLACE TABLE marts.mart_bookings_monthly AS SELECT range AS m FROM range(12)")
     con.close()
 
@@ -260,8 +314,13 @@ PUBLISH = textwrap.dedent("""
 
 def _publish(warehouse: Path, serving: Path, run_id: str, failpoint: str = "") -> int:
     env = _env(SALESCOPE_FAILPOINT=failpoint) if failpoint else _env()
-    return subprocess.run([sys.executable, "-c", PUBLISH, str(warehouse), str(serving), run_id], cwd=REPO_ROOT,
-                          env=env, capture_output=True, timeout=120).returncode
+    return subprocess.run(
+        [sys.executable, "-c", PUBLISH, str(warehouse), str(serving), run_id],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    ).returncode
 
 
 @pytest.mark.parametrize("failpoint", ["publish.copy:1", "publish.before_rename"])
@@ -278,8 +337,9 @@ def test_publish_killed_keeps_the_last_snapshot_and_the_next_publish_completes(t
     assert not (serving.parent / "serving.tmp.duckdb").exists()
     con = duckdb.connect(str(serving), read_only=True)
     assert con.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()[0] == 200
-    assert [r[0] for r in con.execute("SELECT run_id FROM meta.publish_log ORDER BY published_at").fetchall()] == [
-        "good", "next"]  # the killed publish left no entry
+    assert [
+        r[0] for r in con.execute("SELECT run_id FROM meta.publish_log ORDER BY published_at").fetchall()
+    ] == ["good", "next"]  # the killed publish left no entry
     con.close()
 
 
@@ -307,7 +367,9 @@ def test_a_really_full_disk_during_publish(tmp_path):
     mount.mkdir()
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
     if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({res.stderr.decode().strip()}); the injected ENOSPC test covers it")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({res.stderr.decode().strip()}); the injected ENOSPC test covers it"
+        )
     try:
         warehouse, serving = tmp_path / "w.duckdb", mount / "serving.duckdb"
         _small_warehouse(warehouse, 1000)
@@ -315,8 +377,10 @@ def test_a_really_full_disk_during_publish(tmp_path):
         publish_snapshot(con, serving, run_id="good", as_of=date(2026, 6, 30), quality_status="passed")
         before = sha(serving)
         # random doubles do not compress: far more than the 3 MiB left
-        con.execute("CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT range AS id, random() AS amount "
-                    "FROM range(2000000)")
+        con.execute(
+            "CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT range AS id, random() AS amount "
+            "FROM range(2000000)"
+        )
         with pytest.raises(PublishError, match="is full"):
             publish_snapshot(con, serving, run_id="big", as_of=date(2026, 6, 30), quality_status="passed")
         con.close()
@@ -336,6 +400,7 @@ def test_enospc_is_recognised_from_duckdb_and_os_errors():
 
 # --- the whole run: stopped with SIGTERM, killed with SIGKILL in dbt, then a normal run ------------
 
+
 def _wait_for_log(home: Path, pid: int, text: str, proc: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -348,7 +413,9 @@ def _wait_for_log(home: Path, pid: int, text: str, proc: subprocess.Popen, timeo
     raise AssertionError(f"{text!r} not in the run log after {timeout}s")
 
 
-def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(pipeline_home, drop_factory, tmp_path):
+def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(
+    pipeline_home, drop_factory, tmp_path
+):
     from dagster import DagsterInstance, DagsterRunStatus
 
     from orchestration.run_guard import processes_with_token
@@ -367,7 +434,9 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(pipeline
     _wait_for_log(home, run.pid, "Running dbt command", run)
     token = json.loads((home / "run.lock").read_text())["token"]
     t0 = time.monotonic()
-    stop = subprocess.run([SALESCOPE, "stop", "--home", str(home)], capture_output=True, text=True, env=_env())
+    stop = subprocess.run(
+        [SALESCOPE, "stop", "--home", str(home)], capture_output=True, text=True, env=_env()
+    )
     run.wait(timeout=30)
     assert time.monotonic() - t0 < 10, "SIGTERM must stop a run within 10 s"
     assert stop.returncode == 0 and run.returncode == 130, run.stdout.read()[-2000:]
@@ -377,8 +446,9 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(pipeline
     assert all(r.is_finished for r in instance.get_runs())
 
     # 2. SIGKILL in the middle of dbt (a failpoint kills the process there)
-    killed = subprocess.run(args, capture_output=True, text=True, timeout=600,
-                            env=_env(SALESCOPE_FAILPOINT="dbt.event:20"))
+    killed = subprocess.run(
+        args, capture_output=True, text=True, timeout=600, env=_env(SALESCOPE_FAILPOINT="dbt.event:20")
+    )
     assert killed.returncode == -signal.SIGKILL
     dead = json.loads((home / "run.lock").read_text())  # the dead holder, as it left the lock file
     assert sha(serving) == before
@@ -395,11 +465,16 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(pipeline
     try:
         con.execute("ATTACH ? AS first (READ_ONLY)", [str(pipeline_home / "serving" / "serving.duckdb")])
         con.execute("ATTACH ? AS second (READ_ONLY)", [str(serving)])
-        runs = con.execute("SELECT count(DISTINCT run_id), count(DISTINCT as_of) FROM second.meta.publish_log").fetchone()
+        runs = con.execute(
+            "SELECT count(DISTINCT run_id), count(DISTINCT as_of) FROM second.meta.publish_log"
+        ).fetchone()
         assert runs == (2, 1)
-        last = con.execute("SELECT run_id FROM second.meta.publish_log ORDER BY published_at DESC LIMIT 1").fetchone()
-        assert con.execute("SELECT DISTINCT status FROM second.ops.load_log WHERE run_id = ?", last).fetchall() \
-            == [("unchanged",)]
+        last = con.execute(
+            "SELECT run_id FROM second.meta.publish_log ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()
+        assert con.execute(
+            "SELECT DISTINCT status FROM second.ops.load_log WHERE run_id = ?", last
+        ).fetchall() == [("unchanged",)]
         for schema in ("marts", "ml", "quality", "meta", "ops"):
             assert _tables(con, "first", schema) == _tables(con, "second", schema), schema
         marts = _tables(con, "first", "marts")
@@ -417,13 +492,17 @@ def _differences(con, table: str) -> dict[str, int]:
     """Rows of first.marts.<table> and second.marts.<table> that differ, per column. Every non-double column
     must match exactly (as a multiset of rows); doubles, on the rows joined by those columns, within 1e-9
     relative: DuckDB's parallel sums of doubles differ in the last bits from one run to the next."""
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE first.marts.{table})").fetchall())
+    types = dict(
+        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE first.marts.{table})").fetchall()
+    )
     keys = [c for c, t in types.items() if t not in ("DOUBLE", "FLOAT")]
     cols = ", ".join(f'"{c}"' for c in keys)
     out = {}
     for x, y in (("first", "second"), ("second", "first")):
-        n = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {x}.marts.{table} "
-                        f"EXCEPT ALL SELECT {cols} FROM {y}.marts.{table})").fetchone()[0]
+        n = con.execute(
+            f"SELECT count(*) FROM (SELECT {cols} FROM {x}.marts.{table} "
+            f"EXCEPT ALL SELECT {cols} FROM {y}.marts.{table})"
+        ).fetchone()[0]
         if n:
             out[f"rows only in {x}"] = n
     if out:
@@ -432,13 +511,19 @@ def _differences(con, table: str) -> dict[str, int]:
     for c in (c for c in types if c not in keys):
         n = con.execute(f"""SELECT count(*) FROM first.marts.{table} AS a JOIN second.marts.{table} AS b ON {on}
                             WHERE NOT ((a."{c}" IS NULL AND b."{c}" IS NULL)
-                                       OR abs(a."{c}" - b."{c}") <= 1e-9 * greatest(1, abs(a."{c}")))""").fetchone()[0]
+                                       OR abs(a."{c}" - b."{c}") <= 1e-9 * greatest(1, abs(a."{c}")))""").fetchone()[
+            0
+        ]
         if n:
             out[c] = n
     return out
 
 
 def _tables(con, db: str, schema: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY 1",
-        [db, schema]).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY 1",
+            [db, schema],
+        ).fetchall()
+    ]

@@ -31,14 +31,33 @@ EXPECTED_PAGES = {
     "sales_rep": ["overview", "performance", "deals", "customers", "collections"],
     "sales_manager": ["overview", "funnel", "performance", "forecast", "deals", "customers", "collections"],
     "finance": ["overview", "performance", "forecast", "channels", "delivery", "collections"],
-    "executive": ["overview", "funnel", "performance", "forecast", "deals", "channels", "customers", "delivery",
-                  "collections"],
+    "executive": [
+        "overview",
+        "funnel",
+        "performance",
+        "forecast",
+        "deals",
+        "channels",
+        "customers",
+        "delivery",
+        "collections",
+    ],
     "data_steward": ["quality"],
     "admin": ["users"],
 }
-TITLES = {"overview": "经营概览", "funnel": "销售漏斗", "performance": "业绩", "forecast": "预测", "deals": "商机风险",
-          "channels": "渠道", "customers": "客户", "delivery": "项目交付", "collections": "回款", "quality": "数据质量",
-          "users": "用户"}
+TITLES = {
+    "overview": "经营概览",
+    "funnel": "销售漏斗",
+    "performance": "业绩",
+    "forecast": "预测",
+    "deals": "商机风险",
+    "channels": "渠道",
+    "customers": "客户",
+    "delivery": "项目交付",
+    "collections": "回款",
+    "quality": "数据质量",
+    "users": "用户",
+}
 
 
 @pytest.fixture
@@ -63,8 +82,11 @@ def app(home: Path, role: str | None = None, params: dict | None = None, page: s
 
 
 def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "error", "warning", "info", "title", "subheader")
-                    for e in at.get(kind))
+    return " ".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "error", "warning", "info", "title", "subheader")
+        for e in at.get(kind)
+    )
 
 
 # ---- sign-in ----------------------------------------------------------------------------------------
@@ -143,20 +165,32 @@ def test_each_role_opens_its_pages_without_errors(home, role):
 def test_overview_figures_follow_the_scope(home):
     snap = db.current_snapshot(home / "serving" / "serving.duckdb")
     con = duckdb.connect(str(home / "serving" / "serving.duckdb"), read_only=True)
-    june_all = con.execute("SELECT bookings_cny FROM marts.mart_bookings_monthly WHERE month = '2026-06-01'").fetchone()[0]
-    june_r1 = con.execute("SELECT coalesce(sum(amount_cny), 0) FROM marts.fct_opportunities WHERE owner_user_id = 'R1' "
-                          "AND date_trunc('month', won_at) = '2026-06-01'").fetchone()[0]
-    june_t1 = con.execute("SELECT coalesce(sum(amount_cny), 0) FROM marts.fct_opportunities WHERE team_id = 'T1' "
-                          "AND date_trunc('month', won_at) = '2026-06-01'").fetchone()[0]
+    june_all = con.execute(
+        "SELECT bookings_cny FROM marts.mart_bookings_monthly WHERE month = '2026-06-01'"
+    ).fetchone()[0]
+    june_r1 = con.execute(
+        "SELECT coalesce(sum(amount_cny), 0) FROM marts.fct_opportunities WHERE owner_user_id = 'R1' "
+        "AND date_trunc('month', won_at) = '2026-06-01'"
+    ).fetchone()[0]
+    june_t1 = con.execute(
+        "SELECT coalesce(sum(amount_cny), 0) FROM marts.fct_opportunities WHERE team_id = 'T1' "
+        "AND date_trunc('month', won_at) = '2026-06-01'"
+    ).fetchone()[0]
     con.close()
     from dashboards.formatting import money
 
-    for role, expected in (("executive", june_all), ("finance", june_all), ("sales_rep", june_r1),
-                           ("sales_manager", june_t1)):
+    for role, expected in (
+        ("executive", june_all),
+        ("finance", june_all),
+        ("sales_rep", june_r1),
+        ("sales_manager", june_t1),
+    ):
         at = app(home, role)
         assert {m.label: m.value for m in at.metric}["签约额"] == money(float(expected), "zh"), role
     assert june_all == 6_345_678 and june_r1 == 0 and june_t1 == 2_000_000
-    assert queries.opportunities(snap, scope_for("sales_manager", "M1"))["team_id"].unique().tolist() == ["T1"]
+    assert queries.opportunities(snap, scope_for("sales_manager", "M1"))["team_id"].unique().tolist() == [
+        "T1"
+    ]
 
 
 # ---- a rep cannot reach other rows --------------------------------------------------------------------
@@ -170,7 +204,12 @@ def deal_ids(at: AppTest) -> set[str]:
 def test_rep_sees_only_own_open_deals_whatever_the_url(home):
     at = app(home, "sales_rep", page="deals")
     assert deal_ids(at) == {"D04", "D10"}
-    for params in ({"rep": "R3"}, {"team": "T2"}, {"region": "north"}, {"rep": "R3", "team": "T2", "region": "north"}):
+    for params in (
+        {"rep": "R3"},
+        {"team": "T2"},
+        {"region": "north"},
+        {"rep": "R3", "team": "T2", "region": "north"},
+    ):
         at = app(home, "sales_rep", params=params, page="deals")
         assert not at.error
         assert deal_ids(at) == {"D04", "D10"}, params  # foreign ids are dropped, never widen the scope
@@ -194,9 +233,11 @@ def test_manager_sees_the_team_and_filters_narrow_it(home):
     assert deal_ids(at) == {"D09"}
 
 
-@pytest.mark.parametrize("evil", ["' OR 1=1 --", "R1'; DROP TABLE marts.fct_opportunities; --\" OR \"\"=\""])
+@pytest.mark.parametrize("evil", ["' OR 1=1 --", 'R1\'; DROP TABLE marts.fct_opportunities; --" OR ""="'])
 def test_sql_injection_strings_in_filters_are_harmless(home, evil):
-    at = app(home, "sales_rep", params={"rep": evil, "region": evil, "team": evil, "deal": evil}, page="deals")
+    at = app(
+        home, "sales_rep", params={"rep": evil, "region": evil, "team": evil, "deal": evil}, page="deals"
+    )
     assert not at.error and "没有找到这个商机" in at.warning[0].value
     at = app(home, "executive", params={"rep": evil, "region": evil, "team": evil}, page="deals")
     assert not at.error and len(deal_ids(at)) == 4  # every open deal: the bad values are ignored

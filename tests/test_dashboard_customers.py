@@ -58,18 +58,27 @@ def users(con) -> Users:
         WHERE u.role = 'sales_rep' AND a.account_id IN (SELECT account_id FROM marts.fct_opportunities
                                                          WHERE won_at IS NOT NULL)
         GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1""").fetchone()
-    manager = con.execute("SELECT user_id FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ? "
-                          "ORDER BY user_id LIMIT 1", [team]).fetchone()[0]
-    other_rep, other_account = con.execute("""
+    manager = con.execute(
+        "SELECT user_id FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ? "
+        "ORDER BY user_id LIMIT 1",
+        [team],
+    ).fetchone()[0]
+    other_rep, other_account = con.execute(
+        """
         SELECT a.owner_user_id, a.account_id FROM marts.dim_accounts AS a
         JOIN marts.dim_users AS u ON u.user_id = a.owner_user_id
-        WHERE u.role = 'sales_rep' AND u.team_id <> ? ORDER BY a.account_id LIMIT 1""", [team]).fetchone()
-    own_account = con.execute("""
+        WHERE u.role = 'sales_rep' AND u.team_id <> ? ORDER BY a.account_id LIMIT 1""",
+        [team],
+    ).fetchone()
+    own_account = con.execute(
+        """
         SELECT a.account_id FROM marts.dim_accounts AS a
         JOIN marts.fct_opportunities AS o ON o.account_id = a.account_id AND o.owner_user_id = a.owner_user_id
         JOIN marts.dim_contacts AS c ON c.account_id = a.account_id
         WHERE a.owner_user_id = ? AND c.phone IS NOT NULL
-        GROUP BY 1 ORDER BY count(DISTINCT o.opportunity_id) DESC, 1 LIMIT 1""", [rep]).fetchone()[0]
+        GROUP BY 1 ORDER BY count(DISTINCT o.opportunity_id) DESC, 1 LIMIT 1""",
+        [rep],
+    ).fetchone()[0]
     return Users(rep, manager, other_rep, own_account, other_account)
 
 
@@ -78,8 +87,11 @@ def owners(con, role: str, crm: str | None) -> tuple[str, list]:
     if role == "sales_rep":
         return "a.owner_user_id = ?", [crm]
     if role == "sales_manager":
-        return ("a.owner_user_id IN (SELECT user_id FROM marts.dim_users WHERE team_id = "
-                "(SELECT team_id FROM marts.dim_users WHERE user_id = ?))", [crm])
+        return (
+            "a.owner_user_id IN (SELECT user_id FROM marts.dim_users WHERE team_id = "
+            "(SELECT team_id FROM marts.dim_users WHERE user_id = ?))",
+            [crm],
+        )
     return "TRUE", []
 
 
@@ -87,7 +99,8 @@ def expected_kpis(con, role: str, crm: str | None, lang: str = "zh") -> dict[str
     """The cards (label -> shown value), computed from won deals and the ML table (METRICS.md)."""
     where, params = owners(con, role, crm)
     as_of = con.execute("SELECT max(as_of) FROM meta.publish_log").fetchone()[0]
-    customers, repurchase = con.execute(f"""
+    customers, repurchase = con.execute(
+        f"""
         WITH won AS (
             SELECT o.account_id, o.won_at::DATE AS d,
                    row_number() OVER (PARTITION BY o.account_id ORDER BY o.won_at, o.opportunity_id) AS n
@@ -97,20 +110,30 @@ def expected_kpis(con, role: str, crm: str | None, lang: str = "zh") -> dict[str
               FROM won GROUP BY 1)
         SELECT count(*), avg(CASE WHEN d2 IS NOT NULL AND d2 <= d1 + INTERVAL 12 MONTH THEN 1.0 ELSE 0.0 END)
                              FILTER (WHERE d1 + INTERVAL 12 MONTH <= ?)
-        FROM f""", [as_of, *params, as_of]).fetchone()
-    ltv, at_risk = con.execute(f"""
+        FROM f""",
+        [as_of, *params, as_of],
+    ).fetchone()
+    ltv, at_risk = con.execute(
+        f"""
         SELECT sum(l.predicted_ltv_12m_cny), count(*) FILTER (WHERE l.lifecycle = 'at_risk')
         FROM ml.customer_ltv AS l JOIN marts.dim_accounts AS a ON a.account_id = l.account_id
-        WHERE {where}""", params).fetchone()
-    values = {"customers": f"{customers:,.0f}", "repurchase": fmt.percent(repurchase),
-              "ltv": fmt.money(float(ltv), lang), "at_risk": f"{at_risk:,.0f}"}
+        WHERE {where}""",
+        params,
+    ).fetchone()
+    values = {
+        "customers": f"{customers:,.0f}",
+        "repurchase": fmt.percent(repurchase),
+        "ltv": fmt.money(float(ltv), lang),
+        "at_risk": f"{at_risk:,.0f}",
+    }
     return {t(f"cust.kpi.{k}", lang): v for k, v in values.items()}
 
 
 def expected_nrr(con) -> float:
     """12-month NRR of the latest first-purchase cohort with 24 complete months, from won deals."""
     as_of = con.execute("SELECT max(as_of) FROM meta.publish_log").fetchone()[0]
-    return con.execute("""
+    return con.execute(
+        """
         WITH w AS (SELECT account_id, won_at::DATE AS d, amount_cny FROM marts.fct_opportunities
                    WHERE won_at IS NOT NULL AND won_at::DATE <= ?),
         c AS (SELECT account_id, date_trunc('month', min(d)) AS cm FROM w GROUP BY 1),
@@ -118,16 +141,23 @@ def expected_nrr(con) -> float:
               FROM w JOIN c USING (account_id) GROUP BY ALL)
         SELECT sum(rev) FILTER (WHERE k BETWEEN 12 AND 23) / sum(rev) FILTER (WHERE k BETWEEN 0 AND 11)
         FROM r WHERE cm + INTERVAL 24 MONTH <= ?::DATE + INTERVAL 1 DAY
-        GROUP BY cm ORDER BY cm DESC LIMIT 1""", [as_of, as_of]).fetchone()[0]
+        GROUP BY cm ORDER BY cm DESC LIMIT 1""",
+        [as_of, as_of],
+    ).fetchone()[0]
 
 
 def open_page(home: Path, role: str, crm: str | None, params: dict | None = None) -> AppTest:
-    return testing.open_page(home, role, "customers", crm_user_id=crm, params=params, username=f"cust_{role}_{crm}")
+    return testing.open_page(
+        home, role, "customers", crm_user_id=crm, params=params, username=f"cust_{role}_{crm}"
+    )
 
 
 def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "error", "warning", "info", "title", "subheader")
-                    for e in at.get(kind))
+    return " ".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "error", "warning", "info", "title", "subheader")
+        for e in at.get(kind)
+    )
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -135,7 +165,9 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def chart_types(at: AppTest) -> list[str]:
-    return [trace.get("type", "") for c in at.get("plotly_chart") for trace in json.loads(c.proto.spec)["data"]]
+    return [
+        trace.get("type", "") for c in at.get("plotly_chart") for trace in json.loads(c.proto.spec)["data"]
+    ]
 
 
 def frame_with(at: AppTest, column: str, *, last: bool = False):
@@ -176,8 +208,12 @@ def test_manager_and_rep_see_their_accounts_and_no_company_figures(home, con, us
     assert "heatmap" not in chart_types(at)
     assert "只对管理层显示" in texts(at) and "各细分的 NPS" not in texts(at)
     where, params = owners(con, role, crm)
-    allowed = {r[0] for r in con.execute(f"SELECT a.account_id FROM marts.dim_accounts AS a WHERE {where}",
-                                         params).fetchall()}
+    allowed = {
+        r[0]
+        for r in con.execute(
+            f"SELECT a.account_id FROM marts.dim_accounts AS a WHERE {where}", params
+        ).fetchall()
+    }
     shown = set(frame_with(at, "客户编号", last=True)["客户编号"])
     assert shown and shown <= allowed and len(shown) == min(len(allowed), 2_000)
 
@@ -192,7 +228,8 @@ def test_english_labels_and_a_rep_filter_narrows(home, con, users):
         assert m[k] == v, k
     assert "NRR (12 m)" in m  # company level, whatever the filter
     assert {"Tiers and lifecycle", "Cohort retention and net revenue retention", "Accounts"} <= {
-        s.value for s in at.subheader}
+        s.value for s in at.subheader
+    }
     assert "Account id" in frame_with(at, "Account id").columns
 
 
@@ -203,31 +240,49 @@ def test_rep_opens_own_account_360(home, con, users):
     acc = users.own_account
     at = open_page(home, "sales_rep", users.rep, {"account": acc})
     assert not at.warning
-    name = con.execute("SELECT account_name FROM marts.dim_accounts WHERE account_id = ?", [acc]).fetchone()[0]
+    name = con.execute("SELECT account_name FROM marts.dim_accounts WHERE account_id = ?", [acc]).fetchone()[
+        0
+    ]
     assert fmt.plain(name) in texts(at)
-    deals = con.execute("SELECT count(*) FROM marts.fct_opportunities WHERE account_id = ? AND owner_user_id = ?",
-                        [acc, users.rep]).fetchone()[0]
+    deals = con.execute(
+        "SELECT count(*) FROM marts.fct_opportunities WHERE account_id = ? AND owner_user_id = ?",
+        [acc, users.rep],
+    ).fetchone()[0]
     assert f"你能看到的商机共 {deals} 个" in texts(at) and len(frame_with(at, "阶段")) == deals
-    contacts = con.execute("SELECT contact_name, phone FROM marts.dim_contacts WHERE account_id = ?", [acc]).fetchall()
+    contacts = con.execute(
+        "SELECT contact_name, phone FROM marts.dim_contacts WHERE account_id = ?", [acc]
+    ).fetchall()
     shown = frame_with(at, "电话")
-    assert sorted(zip(shown["联系人"], shown["电话"], strict=True), key=str) == sorted(contacts, key=str)  # in clear
-    touches = con.execute("SELECT count(*) FROM marts.fct_touchpoints WHERE account_id = ?", [acc]).fetchone()[0]
+    assert sorted(zip(shown["联系人"], shown["电话"], strict=True), key=str) == sorted(
+        contacts, key=str
+    )  # in clear
+    touches = con.execute(
+        "SELECT count(*) FROM marts.fct_touchpoints WHERE account_id = ?", [acc]
+    ).fetchone()[0]
     assert f"共 {touches:,} 个触点" in texts(at) and len(frame_with(at, "渠道")) == min(touches, 200)
-    frequency = con.execute("SELECT count(*) FROM marts.fct_opportunities WHERE account_id = ? AND won_at IS NOT NULL",
-                            [acc]).fetchone()[0]
+    frequency = con.execute(
+        "SELECT count(*) FROM marts.fct_opportunities WHERE account_id = ? AND won_at IS NOT NULL", [acc]
+    ).fetchone()[0]
     assert metrics(at)["购买次数"] == f"{frequency:,}"
     tables = cq.available_tables(db.current_snapshot(home / "serving" / "serving.duckdb"))
     if cq.INVOICES in tables:
-        invoices, amount = con.execute("""
+        invoices, amount = con.execute(
+            """
             SELECT count(*), sum(i.amount_cny) FROM marts.fct_invoices AS i
             JOIN marts.fct_opportunities AS o ON o.opportunity_id = i.opportunity_id
-            WHERE i.account_id = ? AND o.owner_user_id = ?""", [acc, users.rep]).fetchone()
-        assert invoices == 0 or (len(frame_with(at, "发票号")) == invoices
-                                 and metrics(at)["开票合计"] == fmt.money(float(amount), "zh"))
+            WHERE i.account_id = ? AND o.owner_user_id = ?""",
+            [acc, users.rep],
+        ).fetchone()
+        assert invoices == 0 or (
+            len(frame_with(at, "发票号")) == invoices
+            and metrics(at)["开票合计"] == fmt.money(float(amount), "zh")
+        )
     else:  # the mart has not landed in this snapshot: that section says so, the rest of the page works
         assert "marts.fct_invoices" in texts(at)
     if cq.NPS_RESPONSES in tables:
-        answers = con.execute("SELECT count(*) FROM marts.fct_nps_responses WHERE account_id = ?", [acc]).fetchone()[0]
+        answers = con.execute(
+            "SELECT count(*) FROM marts.fct_nps_responses WHERE account_id = ?", [acc]
+        ).fetchone()[0]
         assert answers == 0 or len(frame_with(at, "评语")) == answers
     else:
         assert "marts.fct_nps_responses" in texts(at)
@@ -236,8 +291,9 @@ def test_rep_opens_own_account_360(home, con, users):
 def test_rep_cannot_open_another_reps_account(home, con, users):
     at = open_page(home, "sales_rep", users.rep, {"account": users.other_account})
     assert "没有找到这个客户" in at.warning[0].value
-    name = con.execute("SELECT account_name FROM marts.dim_accounts WHERE account_id = ?",
-                       [users.other_account]).fetchone()[0]
+    name = con.execute(
+        "SELECT account_name FROM marts.dim_accounts WHERE account_id = ?", [users.other_account]
+    ).fetchone()[0]
     assert fmt.plain(name) not in texts(at) and not at.metric and not at.dataframe
     snap = db.current_snapshot(home / "serving" / "serving.duckdb")
     for scope in (scope_for("sales_rep", users.rep), scope_for("sales_manager", users.manager)):
@@ -248,7 +304,9 @@ def test_rep_cannot_open_another_reps_account(home, con, users):
         assert cq.account_projects(snap, scope, users.other_account).empty
     evil = "' OR 1=1 --"
     assert cq.account_profile(snap, scope_for("sales_rep", evil), users.own_account).empty
-    assert cq.accounts(snap, scope_for("sales_rep", users.rep), DealFilter(owner_user_id=users.other_rep)).empty
+    assert cq.accounts(
+        snap, scope_for("sales_rep", users.rep), DealFilter(owner_user_id=users.other_rep)
+    ).empty
 
 
 def test_executive_360_masks_contact_pii(home, con, users):
@@ -262,7 +320,9 @@ def test_executive_360_masks_contact_pii(home, con, users):
     assert not emails & set(contacts["邮箱"])
     assert all(pd.isna(p) or str(p).startswith("***") for p in contacts["电话"])
     assert all(pd.isna(w) or w == "***" for w in contacts["微信"])
-    deals = con.execute("SELECT count(*) FROM marts.fct_opportunities WHERE account_id = ?", [acc]).fetchone()[0]
+    deals = con.execute(
+        "SELECT count(*) FROM marts.fct_opportunities WHERE account_id = ?", [acc]
+    ).fetchone()[0]
     assert len(frame_with(at, "阶段")) == deals  # the executive sees every deal of the account
 
 
@@ -276,13 +336,18 @@ def test_360_without_the_invoice_and_nps_marts_says_not_yet_available(home, user
     with duckdb.connect(str(path)) as c:
         c.execute("DROP TABLE IF EXISTS marts.fct_invoices")
         c.execute("DROP TABLE IF EXISTS marts.fct_nps_responses")
-        c.execute("UPDATE marts.mart_customer_profile SET account_name = ? WHERE account_id = ?",
-                  [XSS, users.own_account])
+        c.execute(
+            "UPDATE marts.mart_customer_profile SET account_name = ? WHERE account_id = ?",
+            [XSS, users.own_account],
+        )
     monkeypatch.setenv("SALESCOPE_HOME", str(old))
     at = open_page(old, "sales_rep", users.rep, {"account": users.own_account})
     text = texts(at)
     assert "marts.fct_invoices" in text and "marts.fct_nps_responses" in text and "尚未提供" in text
-    assert metrics(at)["购买次数"] and frame_with(at, "电话") is not None and frame_with(at, "阶段") is not None
+    assert (
+        metrics(at)["购买次数"] and frame_with(at, "电话") is not None and frame_with(at, "阶段") is not None
+    )
     assert at.subheader[0].value == r"\<script\>alert\(1\)\</script\>"  # escaped Markdown, never markup
+
 
 # Both catalogs hold the same keys, each non-empty: tests/test_i18n.py.

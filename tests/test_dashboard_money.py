@@ -56,8 +56,9 @@ def users(con) -> dict[str, str | None]:
         JOIN marts.fct_opportunities AS o USING (opportunity_id)
         JOIN marts.dim_users AS u ON u.user_id = o.owner_user_id
         WHERE u.role = 'sales_rep' GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1""").fetchone()
-    (manager,) = con.execute("SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?",
-                             [team]).fetchone()
+    (manager,) = con.execute(
+        "SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?", [team]
+    ).fetchone()
     assert manager, "the pipeline's demo data has a manager per team"
     return {"sales_rep": rep, "sales_manager": manager, "finance": None, "executive": None}
 
@@ -84,8 +85,14 @@ def scoped(con, role: str, crm: str | None, sql: str) -> pd.DataFrame:
 
 
 def open_page(home: Path, role: str, crm: str | None, page: str, lang: str = "zh", **params: str) -> AppTest:
-    return testing.open_page(home, role, page, crm_user_id=crm, username=f"money_{role}",
-                             params={**({"lang": lang} if lang != "zh" else {}), **params})
+    return testing.open_page(
+        home,
+        role,
+        page,
+        crm_user_id=crm,
+        username=f"money_{role}",
+        params={**({"lang": lang} if lang != "zh" else {}), **params},
+    )
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -97,8 +104,9 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
 
 
 def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "info", "success", "subheader")
-                    for e in at.get(kind))
+    return " ".join(
+        str(e.value) for kind in ("markdown", "caption", "info", "success", "subheader") for e in at.get(kind)
+    )
 
 
 # ---- collections -------------------------------------------------------------------------------------
@@ -107,8 +115,10 @@ def texts(at: AppTest) -> str:
 @pytest.fixture(scope="module")
 def collections_pages(home, users) -> dict[str, AppTest]:
     """One run per role (zh; finance in en), shared by the collections tests."""
-    return {role: open_page(home, role, crm, "collections", lang="en" if role == "finance" else "zh")
-            for role, crm in users.items()}
+    return {
+        role: open_page(home, role, crm, "collections", lang="en" if role == "finance" else "zh")
+        for role, crm in users.items()
+    }
 
 
 @pytest.mark.parametrize("role", ["sales_rep", "sales_manager", "finance", "executive"])
@@ -117,19 +127,29 @@ def test_collections_kpis_equal_sql_in_scope(con, users, collections_pages, role
     lang = "en" if role == "finance" else "zh"
     S = ZH if lang == "zh" else EN
     m = metrics(at)
-    c = scoped(con, role, crm, """
+    c = scoped(
+        con,
+        role,
+        crm,
+        """
         SELECT sum(contract_value_cny)::DOUBLE AS value, sum(invoiced_cny)::DOUBLE AS invoiced,
                sum(collected_cny)::DOUBLE AS collected
-        FROM marts.mart_collections WHERE opportunity_id IN {deals}""").iloc[0]
+        FROM marts.mart_collections WHERE opportunity_id IN {deals}""",
+    ).iloc[0]
     assert m[S["money.coll.kpi.contract_value"]] == fmt.money(c["value"], lang)
     assert m[S["money.coll.kpi.invoiced"]] == fmt.money(c["invoiced"], lang)
     assert m[S["money.coll.kpi.collected_pct"]] == fmt.percent(c["collected"] / c["value"])
     assert m[S["money.coll.kpi.billed_pct"]] == fmt.percent(c["invoiced"] / c["value"])
     # receivables and aging straight from the invoices
-    inv = scoped(con, role, crm, """
+    inv = scoped(
+        con,
+        role,
+        crm,
+        """
         SELECT sum(unpaid_cny)::DOUBLE AS receivables,
                coalesce(sum(unpaid_cny) FILTER (WHERE aging_bucket = 'over_90'), 0)::DOUBLE AS over_90
-        FROM marts.fct_invoices WHERE opportunity_id IN {deals}""").iloc[0]
+        FROM marts.fct_invoices WHERE opportunity_id IN {deals}""",
+    ).iloc[0]
     assert m[S["money.coll.kpi.receivables"]] == fmt.money(inv["receivables"], lang)
     assert m[S["money.coll.kpi.over_90"]] == fmt.money(inv["over_90"], lang)
     assert at.metric[0].help == S["money.coll.help.contract_value"]
@@ -141,8 +161,11 @@ def test_collections_contracts_table_is_the_scope(con, users, collections_pages,
     S = ZH if role != "finance" else EN
     col = S["money.col.contract_id"]
     shown = set(frame_with(at, S["money.col.contract_value_cny"])[col])
-    expected = set(scoped(con, role, crm, "SELECT contract_id FROM marts.mart_collections "
-                                          "WHERE opportunity_id IN {deals}")["contract_id"])
+    expected = set(
+        scoped(
+            con, role, crm, "SELECT contract_id FROM marts.mart_collections WHERE opportunity_id IN {deals}"
+        )["contract_id"]
+    )
     assert shown == expected and shown
 
 
@@ -150,9 +173,12 @@ def test_a_rep_sees_only_contracts_of_own_deals(con, users, collections_pages):
     rep = users["sales_rep"]
     col = ZH["money.col.contract_id"]
     shown = set(frame_with(collections_pages["sales_rep"], ZH["money.col.contract_value_cny"])[col])
-    owners = con.execute("""SELECT DISTINCT o.owner_user_id FROM marts.mart_collections AS c
+    owners = con.execute(
+        """SELECT DISTINCT o.owner_user_id FROM marts.mart_collections AS c
                             JOIN marts.fct_opportunities AS o USING (opportunity_id)
-                            WHERE list_contains(?, c.contract_id)""", [sorted(shown)]).fetchall()
+                            WHERE list_contains(?, c.contract_id)""",
+        [sorted(shown)],
+    ).fetchall()
     assert owners == [(rep,)]
     total = con.execute("SELECT count(*) FROM marts.mart_collections").fetchone()[0]
     assert len(shown) < total
@@ -165,25 +191,34 @@ def test_a_rep_sees_only_contracts_of_own_deals(con, users, collections_pages):
 def test_dso_card_is_the_mart_latest_month(con, as_of, collections_pages, role):
     lang = "en" if role == "finance" else "zh"
     S = ZH if lang == "zh" else EN
-    month, dso = con.execute("SELECT month, dso FROM marts.mart_dso_monthly WHERE month <= ? "
-                             "ORDER BY month DESC LIMIT 1", [as_of]).fetchone()
+    month, dso = con.execute(
+        "SELECT month, dso FROM marts.mart_dso_monthly WHERE month <= ? ORDER BY month DESC LIMIT 1", [as_of]
+    ).fetchone()
     assert metrics(collections_pages[role])[S["money.coll.kpi.dso"]] == fmt.days(dso, lang)
     assert S["money.coll.dso_month"].format(month=month_label(month.year, month.month, lang)) in texts(
-        collections_pages[role])
+        collections_pages[role]
+    )
 
 
 @pytest.mark.parametrize("role", ["sales_rep", "sales_manager", "executive"])
 def test_overdue_invoices_are_the_scope_longest_first(con, users, collections_pages, role):
     at, crm = collections_pages[role], users[role]
-    expected = scoped(con, role, crm, """
+    expected = scoped(
+        con,
+        role,
+        crm,
+        """
         SELECT invoice_id, days_past_due, unpaid_cny::DOUBLE AS unpaid FROM marts.fct_invoices
-        WHERE is_overdue AND opportunity_id IN {deals} ORDER BY days_past_due DESC, unpaid_cny DESC, invoice_id""")
+        WHERE is_overdue AND opportunity_id IN {deals} ORDER BY days_past_due DESC, unpaid_cny DESC, invoice_id""",
+    )
     if expected.empty:
         assert ZH["money.coll.no_overdue"] in texts(at)
         return
     table = frame_with(at, ZH["money.col.invoice_id"])
     assert list(table[ZH["money.col.invoice_id"]]) == list(expected["invoice_id"][:500])
-    caption = ZH["money.coll.overdue_caption"].format(n=len(expected), amount=fmt.money(expected["unpaid"].sum(), "zh"))
+    caption = ZH["money.coll.overdue_caption"].format(
+        n=len(expected), amount=fmt.money(expected["unpaid"].sum(), "zh")
+    )
     assert caption in texts(at)
 
 
@@ -193,7 +228,9 @@ def test_sales_to_cash_medians_equal_sql(con, users, collections_pages, role):
     lang = "en" if role == "finance" else "zh"
     S = ZH if lang == "zh" else EN
     rows = scoped(con, role, crm, "SELECT * FROM marts.mart_sales_to_cash WHERE opportunity_id IN {deals}")
-    assert metrics(at)[S["money.s2c.kpi.lead_to_cash"]] == fmt.days(rows["lead_to_cash_days"].dropna().median(), lang)
+    assert metrics(at)[S["money.s2c.kpi.lead_to_cash"]] == fmt.days(
+        rows["lead_to_cash_days"].dropna().median(), lang
+    )
     table = frame_with(at, S["money.col.median_days"])
     shown = dict(zip(table[S["money.col.step"]], table[S["money.col.median_days"]], strict=True))
     for step, col in mq.SALES_TO_CASH_STEPS:
@@ -209,11 +246,18 @@ def test_billed_by_month_equals_invoices(con, home, users, as_of):
     months = mq.month_span(snap, "marts.mart_dso_monthly", as_of)
     period = period_for("6m", months)
     got = mq.invoiced_by_month(snap, Scope(role="sales_rep", user_id=rep), period)
-    expected = scoped(con, "sales_rep", rep, """
+    expected = scoped(
+        con,
+        "sales_rep",
+        rep,
+        """
         SELECT date_trunc('month', invoice_date)::DATE AS month, sum(amount_cny)::DOUBLE AS invoiced,
                sum(collected_cny)::DOUBLE AS collected
-        FROM marts.fct_invoices WHERE opportunity_id IN {deals} GROUP BY 1 ORDER BY 1""")
-    expected = expected[(expected["month"] >= pd.Timestamp(period.start)) & (expected["month"] <= pd.Timestamp(period.end))]
+        FROM marts.fct_invoices WHERE opportunity_id IN {deals} GROUP BY 1 ORDER BY 1""",
+    )
+    expected = expected[
+        (expected["month"] >= pd.Timestamp(period.start)) & (expected["month"] <= pd.Timestamp(period.end))
+    ]
     assert list(pd.to_datetime(got["month"])) == list(pd.to_datetime(expected["month"]))
     assert list(got["invoiced_cny"]) == pytest.approx(list(expected["invoiced"]))
     assert list(got["collected_cny"]) == pytest.approx(list(expected["collected"]))
@@ -222,8 +266,11 @@ def test_billed_by_month_equals_invoices(con, home, users, as_of):
 def test_company_level_queries_compute_nothing_for_narrow_scopes(home, users, as_of):
     snap = db.current_snapshot(home / "serving" / "serving.duckdb")
     period = period_for("12m", mq.month_span(snap, "marts.mart_channel_roi", as_of))
-    for scope in (Scope(role="sales_rep", user_id=users["sales_rep"]),
-                  Scope(role="sales_manager", user_id=users["sales_manager"]), Scope.nobody()):
+    for scope in (
+        Scope(role="sales_rep", user_id=users["sales_rep"]),
+        Scope(role="sales_manager", user_id=users["sales_manager"]),
+        Scope.nobody(),
+    ):
         assert mq.dso_series(snap, scope, period).empty
         assert mq.delivery_totals(snap, scope, None) == {}
         assert mq.channel_totals(snap, scope, period) == {}
@@ -251,7 +298,8 @@ def test_delivery_kpis_equal_sql(con, home, role, lang):
     at = open_page(home, role, None, "delivery", lang=lang)
     S = ZH if lang == "zh" else EN
     m = metrics(at)
-    r = con.execute("""
+    r = (
+        con.execute("""
         SELECT count(*) AS projects, sum(overdue_task_count)::DOUBLE AS overdue,
                count(*) FILTER (WHERE overdue_task_count > 0) AS with_overdue,
                avg(progress) FILTER (WHERE NOT is_finished) AS progress,
@@ -263,7 +311,10 @@ def test_delivery_kpis_equal_sql(con, home, role, lang):
                count(*) FILTER (WHERE has_proposal_doc)::DOUBLE / count(*) AS doc_proposal,
                count(*) FILTER (WHERE is_finished AND has_acceptance_report)::DOUBLE
                    / count(*) FILTER (WHERE is_finished) AS doc_acceptance
-        FROM marts.mart_project_delivery""").df().iloc[0]
+        FROM marts.mart_project_delivery""")
+        .df()
+        .iloc[0]
+    )
     assert m[S["money.dlv.kpi.projects"]] == f"{int(r['projects']):,}"
     assert m[S["money.dlv.kpi.overdue_tasks"]] == f"{r['overdue']:,.0f}"
     assert m[S["money.dlv.kpi.with_overdue"]] == f"{int(r['with_overdue']):,}"
@@ -279,8 +330,10 @@ def test_delivery_kpis_equal_sql(con, home, role, lang):
 
 def test_delivery_status_filter_from_the_url(con, home):
     at = open_page(home, "executive", None, "delivery", status="in_progress")
-    n, overdue = con.execute("SELECT count(*), sum(overdue_task_count) FROM marts.mart_project_delivery "
-                             "WHERE project_status = 'in_progress'").fetchone()
+    n, overdue = con.execute(
+        "SELECT count(*), sum(overdue_task_count) FROM marts.mart_project_delivery "
+        "WHERE project_status = 'in_progress'"
+    ).fetchone()
     m = metrics(at)
     assert m[ZH["money.dlv.kpi.projects"]] == f"{n:,}"
     assert m[ZH["money.dlv.kpi.overdue_tasks"]] == f"{overdue:,.0f}"
@@ -290,10 +343,14 @@ def test_delivery_status_filter_from_the_url(con, home):
 def test_schedule_variance_histogram_bins(con, home):
     snap = db.current_snapshot(home / "serving" / "serving.duckdb")
     hist = mq.variance_histogram(snap, Scope.everything(), None)
-    v = con.execute("SELECT schedule_variance_days AS v FROM marts.mart_project_delivery "
-                    "WHERE schedule_variance_days IS NOT NULL").df()["v"]
-    expected = [int(((v >= (lo if lo is not None else -10**9)) & (v <= (hi if hi is not None else 10**9))).sum())
-                for _key, lo, hi in mq.VARIANCE_BINS]
+    v = con.execute(
+        "SELECT schedule_variance_days AS v FROM marts.mart_project_delivery "
+        "WHERE schedule_variance_days IS NOT NULL"
+    ).df()["v"]
+    expected = [
+        int(((v >= (lo if lo is not None else -(10**9))) & (v <= (hi if hi is not None else 10**9))).sum())
+        for _key, lo, hi in mq.VARIANCE_BINS
+    ]
     assert list(hist["bin"]) == [k for k, _lo, _hi in mq.VARIANCE_BINS]
     assert list(hist["projects"]) == expected
     assert sum(expected) == len(v)
@@ -303,16 +360,24 @@ def test_schedule_variance_histogram_bins(con, home):
 
 
 def _channel_sums(con, start: date, end: date) -> pd.DataFrame:
-    return con.execute("""
+    return con.execute(
+        """
         SELECT channel, sum(spend_cny)::DOUBLE AS spend, sum(opportunities)::DOUBLE AS opps,
                sum(bookings_first_touch_cny)::DOUBLE AS b_first, sum(bookings_last_touch_cny)::DOUBLE AS b_last,
                sum(bookings_linear_cny)::DOUBLE AS b_linear, sum(new_customers_linear)::DOUBLE AS new_customers
-        FROM marts.mart_channel_roi WHERE month BETWEEN ? AND ? GROUP BY channel""", [start, end]).df()
+        FROM marts.mart_channel_roi WHERE month BETWEEN ? AND ? GROUP BY channel""",
+        [start, end],
+    ).df()
 
 
 def _last_months(con, as_of: date, n: int) -> tuple[date, date]:
-    months = [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.mart_channel_roi WHERE month <= ? "
-                                        "ORDER BY month DESC LIMIT ?", [as_of, n]).fetchall()]
+    months = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT month FROM marts.mart_channel_roi WHERE month <= ? ORDER BY month DESC LIMIT ?",
+            [as_of, n],
+        ).fetchall()
+    ]
     return min(months), max(months)
 
 
@@ -336,10 +401,14 @@ def test_channel_kpis_recomputed_from_sums(con, home, as_of, role, lang, period)
     for _, row in table.iterrows():
         s = by_channel.loc[names[row[S["money.col.channel"]]]]
         for model, col in (("first_touch", "b_first"), ("last_touch", "b_last"), ("linear", "b_linear")):
-            assert row[S[f"money.col.roi_{model}"]] == pytest.approx((s[col] - s["spend"]) / s["spend"]), model
+            assert row[S[f"money.col.roi_{model}"]] == pytest.approx((s[col] - s["spend"]) / s["spend"]), (
+                model
+            )
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     roi = next(f for f in specs if f["layout"]["title"]["text"] == S["money.chn.chart.roi"])
-    assert [trace["name"] for trace in roi["data"]] == [S[f"money.chn.model.{m}"] for m in mq.ATTRIBUTION_MODELS]
+    assert [trace["name"] for trace in roi["data"]] == [
+        S[f"money.chn.model.{m}"] for m in mq.ATTRIBUTION_MODELS
+    ]
 
 
 def test_channels_single_month_period(con, home, as_of):
@@ -352,11 +421,15 @@ def test_channels_single_month_period(con, home, as_of):
     at.selectbox(key=state_key("range")).set_value("3m").run()  # a pick goes back into the URL
     assert at.query_params["range"] == "3m"
     first, last = _last_months(con, as_of, 3)
-    assert metrics(at)[ZH["money.chn.kpi.spend"]] == fmt.money(_channel_sums(con, first, last)["spend"].sum(), "zh")
+    assert metrics(at)[ZH["money.chn.kpi.spend"]] == fmt.money(
+        _channel_sums(con, first, last)["spend"].sum(), "zh"
+    )
 
 
 def test_dso_follows_the_chosen_month(con, home, as_of):
-    month, dso = con.execute("SELECT month, dso FROM marts.mart_dso_monthly WHERE month <= ? "
-                             "ORDER BY month DESC LIMIT 1 OFFSET 3", [as_of]).fetchone()
+    month, dso = con.execute(
+        "SELECT month, dso FROM marts.mart_dso_monthly WHERE month <= ? ORDER BY month DESC LIMIT 1 OFFSET 3",
+        [as_of],
+    ).fetchone()
     at = open_page(home, "executive", None, "collections", range=month.strftime("%Y-%m"))
     assert metrics(at)[ZH["money.coll.kpi.dso"]] == fmt.days(dso, "zh")

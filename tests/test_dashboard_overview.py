@@ -62,7 +62,9 @@ def _next_month(m: date) -> datetime:
     return datetime(m.year + (m.month == 12), m.month % 12 + 1, 1)
 
 
-def reference_monthly(owner: str | None = None, team: str | None = None, region: str | None = None) -> dict[date, dict]:
+def reference_monthly(
+    owner: str | None = None, team: str | None = None, region: str | None = None
+) -> dict[date, dict]:
     """METRICS.md by hand: bookings, win rate, cycle days over won_at/lost_at months; open pipeline as of
     each month's last day. Over the deals of one owner, team or region when given."""
     opps = [o for o in OPPS if owner in (None, o[1]) and team in (None, o[2]) and region in (None, o[3])]
@@ -195,28 +197,44 @@ def build_serving(path: Path, *, quality_status: str = "warnings", bookings_scal
 
 
 QUOTA = 2_000_000  # every rep's monthly quota
-_FIGURES = ("bookings_cny", "won_count", "lost_count", "win_rate", "cycle_days_mean", "cycle_days_median",
-            "open_pipeline_cny", "open_count")
+_FIGURES = (
+    "bookings_cny",
+    "won_count",
+    "lost_count",
+    "win_rate",
+    "cycle_days_mean",
+    "cycle_days_median",
+    "open_pipeline_cny",
+    "open_count",
+)
 
 
 def _performance_marts(con) -> None:
     """mart_rep_performance and mart_sales_performance_rollup: the reference figures per rep, team, region and
     the company (their other columns are not read by the overview)."""
     figures = ", ".join(f"{c} DOUBLE" for c in _FIGURES)
-    con.execute(f"CREATE TABLE marts.mart_rep_performance (user_id VARCHAR, team_id VARCHAR, month DATE, {figures}, "
-                "quota_cny DOUBLE)")
-    con.execute(f"CREATE TABLE marts.mart_sales_performance_rollup (level VARCHAR, group_id VARCHAR, month DATE, {figures})")
+    con.execute(
+        f"CREATE TABLE marts.mart_rep_performance (user_id VARCHAR, team_id VARCHAR, month DATE, {figures}, "
+        "quota_cny DOUBLE)"
+    )
+    con.execute(
+        f"CREATE TABLE marts.mart_sales_performance_rollup (level VARCHAR, group_id VARCHAR, month DATE, {figures})"
+    )
     marks = ", ".join("?" for _ in _FIGURES)
     for owner, team in sorted({(o[1], o[2]) for o in OPPS}):
         for m, r in reference_monthly(owner=owner).items():
-            con.execute(f"INSERT INTO marts.mart_rep_performance VALUES (?, ?, ?, {marks}, ?)",
-                        [owner, team, m, *(r[c] for c in _FIGURES), QUOTA])
+            con.execute(
+                f"INSERT INTO marts.mart_rep_performance VALUES (?, ?, ?, {marks}, ?)",
+                [owner, team, m, *(r[c] for c in _FIGURES), QUOTA],
+            )
     groups = [("team", t, {"team": t}) for t in sorted({o[2] for o in OPPS})]
     groups += [("region", g, {"region": g}) for g in sorted({o[3] for o in OPPS})] + [("company", "all", {})]
     for level, group_id, only in groups:
         for m, r in reference_monthly(**only).items():
-            con.execute(f"INSERT INTO marts.mart_sales_performance_rollup VALUES (?, ?, ?, {marks})",
-                        [level, group_id, m, *(r[c] for c in _FIGURES)])
+            con.execute(
+                f"INSERT INTO marts.mart_sales_performance_rollup VALUES (?, ?, ?, {marks})",
+                [level, group_id, m, *(r[c] for c in _FIGURES)],
+            )
 
 
 @pytest.fixture
@@ -419,7 +437,10 @@ def test_other_scopes_filter_and_fail_closed(serving):
         assert queries.opportunities(snap, nobody).empty
         assert queries.monthly_series(snap, nobody)["bookings_cny"].sum() == 0
     # a region on top of a rep is no single group of the marts: nothing rather than someone else's figures
-    assert queries.monthly_series(snap, Scope(role="sales_rep", user_id="u1", region="north"))["won_count"].sum() == 0
+    assert (
+        queries.monthly_series(snap, Scope(role="sales_rep", user_id="u1", region="north"))["won_count"].sum()
+        == 0
+    )
 
 
 def test_scope_values_are_parameters_not_sql():

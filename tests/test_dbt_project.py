@@ -33,12 +33,32 @@ AS_OF = date(2026, 3, 31)
 
 # every mart of issue 3, published in the serving snapshot
 MARTS = {
-    "dim_users", "dim_accounts", "dim_contacts", "dim_date",
-    "fct_opportunities", "fct_stage_transitions", "fct_pipeline_snapshots", "fct_touchpoints",
-    "mart_bookings_monthly", "mart_funnel", "mart_rep_performance", "mart_sales_performance_rollup",
-    "mart_forecast", "mart_sales_velocity", "mart_channel_roi", "mart_customer_cohorts",
-    "mart_customer_profile", "mart_deal_risk", "mart_project_delivery", "mart_collections",
-    "mart_dso_monthly", "mart_sales_to_cash", "mart_kpi_monthly", "mart_nps", "fct_invoices", "fct_nps_responses",
+    "dim_users",
+    "dim_accounts",
+    "dim_contacts",
+    "dim_date",
+    "fct_opportunities",
+    "fct_stage_transitions",
+    "fct_pipeline_snapshots",
+    "fct_touchpoints",
+    "mart_bookings_monthly",
+    "mart_funnel",
+    "mart_rep_performance",
+    "mart_sales_performance_rollup",
+    "mart_forecast",
+    "mart_sales_velocity",
+    "mart_channel_roi",
+    "mart_customer_cohorts",
+    "mart_customer_profile",
+    "mart_deal_risk",
+    "mart_project_delivery",
+    "mart_collections",
+    "mart_dso_monthly",
+    "mart_sales_to_cash",
+    "mart_kpi_monthly",
+    "mart_nps",
+    "fct_invoices",
+    "fct_nps_responses",
 }
 
 
@@ -74,7 +94,8 @@ def test_sources_declare_every_entity_with_tests():
     # composite keys: one table-level test
     fx = tables["fx_rates"]
     assert fx["data_tests"][0]["unique_combination_of_columns"]["arguments"]["combination_of_columns"] == [
-        "rate_date", "currency",
+        "rate_date",
+        "currency",
     ]
 
 
@@ -114,23 +135,82 @@ def ts(text: str) -> datetime:
 
 
 USERS = [
-    dict(user_id="u_mgr", name="王经理", role="sales_manager", team_id="T1", team_name="华东一组",
-         region="east", manager_id=None, hire_date=date(2020, 1, 1), is_active=True),
-    dict(user_id="u_a", name="李雷", role="sales_rep", team_id="T1", team_name="华东一组",
-         region="east", manager_id="u_mgr", hire_date=date(2022, 3, 1), is_active=True),
-    dict(user_id="u_b", name="韩梅梅", role="sales_rep", team_id="T2", team_name="华北一组",
-         region="north", manager_id="u_mgr", hire_date=date(2023, 5, 1), is_active=True),
+    dict(
+        user_id="u_mgr",
+        name="王经理",
+        role="sales_manager",
+        team_id="T1",
+        team_name="华东一组",
+        region="east",
+        manager_id=None,
+        hire_date=date(2020, 1, 1),
+        is_active=True,
+    ),
+    dict(
+        user_id="u_a",
+        name="李雷",
+        role="sales_rep",
+        team_id="T1",
+        team_name="华东一组",
+        region="east",
+        manager_id="u_mgr",
+        hire_date=date(2022, 3, 1),
+        is_active=True,
+    ),
+    dict(
+        user_id="u_b",
+        name="韩梅梅",
+        role="sales_rep",
+        team_id="T2",
+        team_name="华北一组",
+        region="north",
+        manager_id="u_mgr",
+        hire_date=date(2023, 5, 1),
+        is_active=True,
+    ),
 ]
 
 ACCOUNTS = [
-    dict(account_id="a1", account_name="甲制造", industry="manufacturing", region="east", city="上海",
-         size_band="large", owner_user_id="u_a", created_at=date(2025, 6, 1)),
-    dict(account_id="a2", account_name="乙科技", industry="it", region="north", city="北京",
-         size_band="medium", owner_user_id="u_b", created_at=date(2025, 7, 1)),
-    dict(account_id="a3", account_name="丙金融", industry="finance", region="east", city="杭州",
-         size_band="enterprise", owner_user_id="u_b", created_at=date(2025, 8, 1)),
-    dict(account_id="a4", account_name="丁零售", industry="retail", region="south", city="广州",
-         size_band="small", owner_user_id="u_b", created_at=date(2025, 9, 1)),
+    dict(
+        account_id="a1",
+        account_name="甲制造",
+        industry="manufacturing",
+        region="east",
+        city="上海",
+        size_band="large",
+        owner_user_id="u_a",
+        created_at=date(2025, 6, 1),
+    ),
+    dict(
+        account_id="a2",
+        account_name="乙科技",
+        industry="it",
+        region="north",
+        city="北京",
+        size_band="medium",
+        owner_user_id="u_b",
+        created_at=date(2025, 7, 1),
+    ),
+    dict(
+        account_id="a3",
+        account_name="丙金融",
+        industry="finance",
+        region="east",
+        city="杭州",
+        size_band="enterprise",
+        owner_user_id="u_b",
+        created_at=date(2025, 8, 1),
+    ),
+    dict(
+        account_id="a4",
+        account_name="丁零售",
+        industry="retail",
+        region="south",
+        city="广州",
+        size_band="small",
+        owner_user_id="u_b",
+        created_at=date(2025, 9, 1),
+    ),
 ]
 
 # USD 7.00 from Jan 1, 7.20 from Feb 10 (filled forward over the days between); a rate after as_of;
@@ -144,17 +224,40 @@ FX_RATES = [
 
 
 def opp(oid, account, owner, amount, currency, stage, created, expected, closed=None):
-    return dict(opportunity_id=oid, account_id=account, lead_id=None, owner_user_id=owner, name=f"deal {oid}",
-                lead_source="referral", product_line="software", amount=Decimal(amount), currency=currency,
-                stage=stage, probability=50, created_at=ts(created), expected_close_date=date.fromisoformat(expected),
-                closed_at=ts(closed) if closed else None, lost_reason=None)
+    return dict(
+        opportunity_id=oid,
+        account_id=account,
+        lead_id=None,
+        owner_user_id=owner,
+        name=f"deal {oid}",
+        lead_source="referral",
+        product_line="software",
+        amount=Decimal(amount),
+        currency=currency,
+        stage=stage,
+        probability=50,
+        created_at=ts(created),
+        expected_close_date=date.fromisoformat(expected),
+        closed_at=ts(closed) if closed else None,
+        lost_reason=None,
+    )
 
 
 # opportunities as exported after the as-of date (stage, amount, expected close date, closed_at are
 # the export's, which may be later than 2026-03-31)
 OPPORTUNITIES = [
     # skips stages (initial_contact -> proposal), won, later signed
-    opp("o1", "a1", "u_a", "500000", "CNY", "contract_signed", "2026-01-05 09:00", "2026-01-31", "2026-01-25 10:00"),
+    opp(
+        "o1",
+        "a1",
+        "u_a",
+        "500000",
+        "CNY",
+        "contract_signed",
+        "2026-01-05 09:00",
+        "2026-01-31",
+        "2026-01-25 10:00",
+    ),
     # USD: created at 7.00, won at 7.20; one regression (proposal -> needs_confirmed)
     opp("o2", "a1", "u_a", "100000", "USD", "won", "2026-01-20 11:00", "2026-02-28", "2026-02-15 14:00"),
     # lost (u_b)
@@ -164,7 +267,17 @@ OPPORTUNITIES = [
     # created after as_of: not in the marts
     opp("o5", "a4", "u_a", "80000", "CNY", "won", "2026-04-10 09:00", "2026-04-30", "2026-04-20 09:00"),
     # jumps straight to contract_signed: won at that moment
-    opp("o6", "a3", "u_b", "150000", "CNY", "contract_signed", "2026-03-01 10:00", "2026-03-31", "2026-03-20 11:00"),
+    opp(
+        "o6",
+        "a3",
+        "u_b",
+        "150000",
+        "CNY",
+        "contract_signed",
+        "2026-03-01 10:00",
+        "2026-03-31",
+        "2026-03-20 11:00",
+    ),
     # no stage history at all: open in its exported stage since creation
     opp("o7", "a4", "u_b", "60000", "CNY", "needs_confirmed", "2026-03-25 15:00", "2026-06-30"),
     opp("o8", "a2", "u_a", "100000", "CNY", "won", "2026-03-02 10:00", "2026-03-31", "2026-03-12 10:00"),
@@ -174,8 +287,17 @@ OPPORTUNITIES = [
 
 
 def hist(hid, oid, at, field, from_stage=None, to_stage=None, old=None, new=None):
-    return dict(history_id=hid, opportunity_id=oid, changed_at=ts(at), field=field, from_stage=from_stage,
-                to_stage=to_stage, old_value=old, new_value=new, changed_by=None)
+    return dict(
+        history_id=hid,
+        opportunity_id=oid,
+        changed_at=ts(at),
+        field=field,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        old_value=old,
+        new_value=new,
+        changed_by=None,
+    )
 
 
 def move(hid, oid, at, from_stage, to_stage):
@@ -197,9 +319,13 @@ HISTORY = [
     move("h12", "o4", "2026-02-10 10:00", "initial_contact", "needs_confirmed"),
     move("h13", "o4", "2026-03-10 09:00", "needs_confirmed", "proposal"),
     hist("h14", "o4", "2026-03-01 10:00", "expected_close_date", old="2026-03-15", new="2026-04-15"),  # push
-    hist("h15", "o4", "2026-03-05 10:00", "expected_close_date", old="2026-04-15", new="2026-04-10"),  # pull in
+    hist(
+        "h15", "o4", "2026-03-05 10:00", "expected_close_date", old="2026-04-15", new="2026-04-10"
+    ),  # pull in
     hist("h16", "o4", "2026-03-20 10:00", "expected_close_date", old="2026-04-10", new="2026-05-31"),  # push
-    hist("h17", "o4", "2026-04-02 10:00", "expected_close_date", old="2026-05-31", new="2026-06-30"),  # after as_of
+    hist(
+        "h17", "o4", "2026-04-02 10:00", "expected_close_date", old="2026-05-31", new="2026-06-30"
+    ),  # after as_of
     hist("h18", "o4", "2026-04-03 10:00", "amount", old="200000", new="250000"),  # after as_of
     move("h19", "o4", "2026-04-05 10:00", "proposal", "won"),  # after as_of
     move("h20", "o5", "2026-04-20 09:00", "initial_contact", "won"),  # after as_of
@@ -209,14 +335,30 @@ HISTORY = [
 ]
 
 CONTRACTS = [
-    dict(contract_id="c1", opportunity_id="o2", account_id="a1", signed_date=date(2026, 2, 20),
-         start_date=date(2026, 3, 1), end_date=None, contract_value=Decimal("100000"), currency="USD",
-         payment_terms_days=30, status="active"),
+    dict(
+        contract_id="c1",
+        opportunity_id="o2",
+        account_id="a1",
+        signed_date=date(2026, 2, 20),
+        start_date=date(2026, 3, 1),
+        end_date=None,
+        contract_value=Decimal("100000"),
+        currency="USD",
+        payment_terms_days=30,
+        status="active",
+    ),
 ]
 
 INVOICES = [  # EUR has no rate: amount_cny must be NULL, never 0
-    dict(invoice_id="i1", contract_id="c1", account_id="a1", invoice_date=date(2026, 2, 25),
-         due_date=date(2026, 3, 25), amount=Decimal("1000"), currency="EUR"),
+    dict(
+        invoice_id="i1",
+        contract_id="c1",
+        account_id="a1",
+        invoice_date=date(2026, 2, 25),
+        due_date=date(2026, 3, 25),
+        amount=Decimal("1000"),
+        currency="EUR",
+    ),
 ]
 
 
@@ -256,7 +398,11 @@ def build(tmp_path_factory) -> Build:
         if event.info.level in ("warn", "error") and "Deprecat" in event.info.name:
             warnings.append(f"{event.info.name}: {event.info.msg}")
 
-    args = build_args(AS_OF) + common_flags(DBT_PROJECT_DIR, tmp, tmp / "target") + ["--log-path", str(tmp / "logs")]
+    args = (
+        build_args(AS_OF)
+        + common_flags(DBT_PROJECT_DIR, tmp, tmp / "target")
+        + ["--log-path", str(tmp / "logs")]
+    )
     started = time.perf_counter()
     result = dbtRunner(callbacks=[collect]).invoke(args)
     seconds = time.perf_counter() - started
@@ -288,7 +434,9 @@ def test_docs_generate(build):
     catalog = json.loads((build.tmp / "target" / "catalog.json").read_text(encoding="utf-8"))
     assert "model.salescope.fct_opportunities" in catalog["nodes"]
     manifest = json.loads((build.tmp / "target" / "manifest.json").read_text(encoding="utf-8"))
-    marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"]
+    marts = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"
+    ]
     assert {n["name"] for n in marts} == MARTS
     for node in marts:  # grain described, contract enforced, metric docs rendered
         assert node["description"].startswith("One row per"), node["name"]
@@ -310,8 +458,11 @@ def by_key(rows: list[dict], key: str) -> dict:
 
 
 def test_models_land_in_plain_schemas(warehouse):
-    rows = query(warehouse, "select table_schema, table_name, table_type from information_schema.tables "
-                            "where table_schema in ('staging', 'intermediate', 'marts', 'seeds')")
+    rows = query(
+        warehouse,
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_schema in ('staging', 'intermediate', 'marts', 'seeds')",
+    )
     found = {(r["table_schema"], r["table_name"]): r["table_type"] for r in rows}
     for e in ENTITIES:
         assert found[("staging", f"stg_crm__{e.name}")] == "VIEW"
@@ -360,18 +511,25 @@ def test_staging_reads_only_sources():
 
 def test_one_date_spine():
     """period_series (the spine generator) is called by int_date_spine only; no model reads the build time."""
-    callers = [p.name for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")
-               if "period_series(" in p.read_text(encoding="utf-8")]
+    callers = [
+        p.name
+        for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")
+        if "period_series(" in p.read_text(encoding="utf-8")
+    ]
     assert callers == ["int_date_spine.sql"]
 
 
 def test_no_model_reads_relations_dbt_does_not_see():
     """Every input is a ref() or source(): no adapter.get_relation / hard-coded ml.* read (hidden dependencies)."""
+
     def code(p: Path) -> str:  # SQL comments may name ml.* tables (saying why the mart does not read them)
         return re.sub(r"--[^\n]*", "", p.read_text(encoding="utf-8"))
 
-    offenders = [p.name for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")
-                 if re.search(r"adapter\.get_relation|\bml\.", code(p))]
+    offenders = [
+        p.name
+        for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")
+        if re.search(r"adapter\.get_relation|\bml\.", code(p))
+    ]
     assert offenders == []
 
 
@@ -382,10 +540,18 @@ def test_stage_probabilities_seed_is_what_models_ml_uses():
 
     with (DBT_PROJECT_DIR / "seeds" / "stage_probabilities.csv").open(encoding="utf-8") as f:
         seed = {r["stage"]: float(r["default_probability"]) for r in csv.DictReader(f)}
-    assert seed == {"initial_contact": 0.10, "needs_confirmed": 0.20, "proposal": 0.40, "negotiation": 0.60,
-                    "won": 1.0, "contract_signed": 1.0, "lost": 0.0}
+    assert seed == {
+        "initial_contact": 0.10,
+        "needs_confirmed": 0.20,
+        "proposal": 0.40,
+        "negotiation": 0.60,
+        "won": 1.0,
+        "contract_signed": 1.0,
+        "lost": 0.0,
+    }
     assert seed == STAGE_DEFAULT
     import pandas as pd
+
     assert list(stage_default_proba(pd.DataFrame({"stage": ["proposal", "lost", None]}))) == [0.40, 0.0, 0.1]
 
 
@@ -517,7 +683,14 @@ def test_stage_transitions_skip_and_regression(warehouse):
     assert o1[3]["days_in_stage"] is None and o1[3]["exited_at"] is None  # terminal
     o2 = [r for r in rows if r["opportunity_id"] == "o2"]
     assert [r["stage"] for r in o2] == [
-        "initial_contact", "needs_confirmed", "proposal", "needs_confirmed", "proposal", "negotiation", "won"]
+        "initial_contact",
+        "needs_confirmed",
+        "proposal",
+        "needs_confirmed",
+        "proposal",
+        "negotiation",
+        "won",
+    ]
     assert [r["is_regression"] for r in o2] == [False, False, True, False, False, False, False]
     assert o2[3]["is_regression_entry"] is True and o2[3]["is_first_entry"] is False
     o4_current = [r for r in rows if r["opportunity_id"] == "o4" and r["is_current"]]
@@ -525,8 +698,11 @@ def test_stage_transitions_skip_and_regression(warehouse):
 
 
 def test_funnel_counts_skipped_stages_as_passed(warehouse):
-    rows = query(warehouse, "select stage, sum(reached_count) as reached, sum(passed_count) as passed, "
-                            "sum(strict_next_count) as strict from marts.mart_funnel group by stage")
+    rows = query(
+        warehouse,
+        "select stage, sum(reached_count) as reached, sum(passed_count) as passed, "
+        "sum(strict_next_count) as strict from marts.mart_funnel group by stage",
+    )
     f = {r["stage"]: (r["reached"], r["passed"], r["strict"]) for r in rows}
     # furthest stages: o1, o6 contract_signed; o2, o8, o9 won; o4 proposal; o3 needs_confirmed; o7 needs_confirmed
     # every deal reached and passed initial_contact (o7 and o9 were created past it); strict: o2, o3, o4
@@ -546,18 +722,32 @@ def test_rep_with_wins_and_no_losses_has_full_win_rate(warehouse):
     assert feb["bookings_cny"] == Decimal("720000.00")  # o2, USD at the won_at date's rate 7.20
     assert feb["win_rate"] == 1.0
     mar = m[date(2026, 3, 1)]
-    assert (mar["won_count"], mar["bookings_cny"], mar["win_rate"]) == (2, Decimal("150000.00"), 1.0)  # o8, o9
+    assert (mar["won_count"], mar["bookings_cny"], mar["win_rate"]) == (
+        2,
+        Decimal("150000.00"),
+        1.0,
+    )  # o8, o9
     assert mar["cycle_days_mean"] == pytest.approx((10 + 87) / 2)
-    u_b = query(warehouse, "select * from marts.mart_rep_performance where user_id = 'u_b' and month = '2026-02-01'")[0]
+    u_b = query(
+        warehouse, "select * from marts.mart_rep_performance where user_id = 'u_b' and month = '2026-02-01'"
+    )[0]
     assert (u_b["won_count"], u_b["lost_count"], u_b["win_rate"]) == (0, 1, 0.0)  # lost only: 0, not null
-    roll = query(warehouse, "select * from marts.mart_sales_performance_rollup "
-                            "where level = 'company' and month = '2026-02-01'")[0]
+    roll = query(
+        warehouse,
+        "select * from marts.mart_sales_performance_rollup where level = 'company' and month = '2026-02-01'",
+    )[0]
     assert (roll["won_count"], roll["lost_count"], roll["win_rate"]) == (1, 1, 0.5)
 
 
 def test_pipeline_snapshots_of_a_deal_pushed_twice(warehouse):
-    rows = query(warehouse, "select * from marts.fct_pipeline_snapshots where opportunity_id = 'o4' order by snapshot_date")
-    got = [(r["snapshot_date"], r["stage"], r["push_count"], r["expected_close_date"], r["days_in_stage"]) for r in rows]
+    rows = query(
+        warehouse,
+        "select * from marts.fct_pipeline_snapshots where opportunity_id = 'o4' order by snapshot_date",
+    )
+    got = [
+        (r["snapshot_date"], r["stage"], r["push_count"], r["expected_close_date"], r["days_in_stage"])
+        for r in rows
+    ]
     assert got == [
         (date(2026, 2, 1), "initial_contact", 0, date(2026, 3, 15), 0),
         (date(2026, 2, 8), "initial_contact", 0, date(2026, 3, 15), 7),
@@ -571,14 +761,22 @@ def test_pipeline_snapshots_of_a_deal_pushed_twice(warehouse):
         (date(2026, 3, 31), "proposal", 2, date(2026, 5, 31), 21),  # the as-of date (a Tuesday)
     ]
     assert {r["amount_cny"] for r in rows} == {Decimal("200000.00")}  # the raise to 250000 came after as_of
-    o2 = query(warehouse, "select snapshot_date, amount_cny, regression_count from marts.fct_pipeline_snapshots "
-                          "where opportunity_id = 'o2' order by snapshot_date")
+    o2 = query(
+        warehouse,
+        "select snapshot_date, amount_cny, regression_count from marts.fct_pipeline_snapshots "
+        "where opportunity_id = 'o2' order by snapshot_date",
+    )
     # USD at the created date's rate (7.00); won 02-15, so open on the Sundays before it only
     assert [(r["snapshot_date"], r["amount_cny"]) for r in o2] == [
-        (date(2026, 1, 25), Decimal("700000.00")), (date(2026, 2, 1), Decimal("700000.00")),
-        (date(2026, 2, 8), Decimal("700000.00"))]
+        (date(2026, 1, 25), Decimal("700000.00")),
+        (date(2026, 2, 1), Decimal("700000.00")),
+        (date(2026, 2, 8), Decimal("700000.00")),
+    ]
     assert [r["regression_count"] for r in o2] == [0, 0, 1]  # the regression of 02-05
-    dates = {r["snapshot_date"] for r in query(warehouse, "select distinct snapshot_date from marts.fct_pipeline_snapshots")}
+    dates = {
+        r["snapshot_date"]
+        for r in query(warehouse, "select distinct snapshot_date from marts.fct_pipeline_snapshots")
+    }
     assert all(d.weekday() == 6 or d == AS_OF for d in dates)
 
 
@@ -598,14 +796,20 @@ def test_deal_risk_stalled_by_learned_threshold(warehouse):
 
 
 def test_forecast_probabilities_are_shares(warehouse):
-    rows = query(warehouse, "select * from marts.mart_forecast where level = 'company' and period_type = 'month' "
-                            "and period_start = '2026-03-01'")
+    rows = query(
+        warehouse,
+        "select * from marts.mart_forecast where level = 'company' and period_type = 'month' "
+        "and period_start = '2026-03-01'",
+    )
     (mar,) = rows
     # open on 03-31 with expected close in March: none (o4 closes 05-31, o7 06-30)
     assert mar["pipeline_in_period_cny"] == Decimal("0.00")
     assert mar["bookings_to_date_cny"] == Decimal("300000.00")
-    apr = query(warehouse, "select * from marts.mart_forecast where level = 'company' and period_type = 'quarter' "
-                           "and period_start = '2026-01-01'")[0]
+    apr = query(
+        warehouse,
+        "select * from marts.mart_forecast where level = 'company' and period_type = 'quarter' "
+        "and period_start = '2026-01-01'",
+    )[0]
     assert apr["is_closed_period"] is True
     # weighted at 01-01: nothing open with a close date in Q1 yet (o3 closes 02-28 at 0.20 -> 60000)
     assert apr["forecast_at_start_cny"] == pytest.approx(300000 * 0.20)
@@ -618,7 +822,10 @@ def test_pipeline_snapshots_incremental_equals_full_refresh(build):
 
     sql = "select * from marts.fct_pipeline_snapshots order by snapshot_date, opportunity_id"
     full = query(build.db_path, sql)
-    flags = common_flags(DBT_PROJECT_DIR, build.tmp, build.tmp / "target") + ["--log-path", str(build.tmp / "logs")]
+    flags = common_flags(DBT_PROJECT_DIR, build.tmp, build.tmp / "target") + [
+        "--log-path",
+        str(build.tmp / "logs"),
+    ]
     for as_of in ("2026-02-17", "2026-03-31"):
         args = ["run", "--select", "fct_pipeline_snapshots", "--vars", f"{{as_of: {as_of}}}"] + flags
         result = dbtRunner().invoke(args)

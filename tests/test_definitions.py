@@ -20,7 +20,11 @@ def test_definitions_validate(tmp_path):
     dagster = Path(sys.executable).parent / "dagster"
     res = subprocess.run(
         [str(dagster), "definitions", "validate", "-m", "orchestration.definitions"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
 
@@ -39,9 +43,16 @@ def test_asset_graph_shape(tmp_path, monkeypatch):
     assert AssetKey(["crm", "opportunities"]) in keys
     assert AssetKey(["marts", "fct_opportunities"]) in keys
     # lineage: the dbt staging model reads the ingested crm asset; publish comes after the gate
-    assert AssetKey(["crm", "opportunities"]) in graph.get(AssetKey(["staging", "stg_crm__opportunities"])).parent_keys
+    assert (
+        AssetKey(["crm", "opportunities"])
+        in graph.get(AssetKey(["staging", "stg_crm__opportunities"])).parent_keys
+    )
     assert AssetKey(["quality_gate"]) in graph.get(AssetKey(["serving_snapshot"])).parent_keys
-    for key in (AssetKey(["crm", "opportunities"]), AssetKey(["marts", "fct_opportunities"]), AssetKey(["serving_snapshot"])):
+    for key in (
+        AssetKey(["crm", "opportunities"]),
+        AssetKey(["marts", "fct_opportunities"]),
+        AssetKey(["serving_snapshot"]),
+    ):
         assert graph.get(key).pools == {"warehouse"}, key
     # one way (issue 11): the seed is a dbt asset the forecast mart reads; no dbt model depends on ML; the
     # ML-weighted forecast comes after the deal scores and the mart, and before the publish

@@ -78,7 +78,9 @@ def test_no_tracked_file_names_a_machine_path():
 
 def test_every_dbt_docs_block_is_in_the_metric_dictionary():
     blocks = docs_blocks(DBT_DOCS.read_text(encoding="utf-8"))
-    assert len(blocks) > 50, f"only {len(blocks)} docs blocks parsed from {DBT_DOCS.name}: is the parser broken?"
+    assert len(blocks) > 50, (
+        f"only {len(blocks)} docs blocks parsed from {DBT_DOCS.name}: is the parser broken?"
+    )
     assert len(blocks) == len(set(blocks)), "a docs block name is defined twice"
     metrics = METRICS.read_text(encoding="utf-8")
     missing = [b for b in blocks if f"`{b}`" not in metrics]
@@ -105,27 +107,34 @@ def test_relative_links_in_the_docs_resolve(doc):
 
 # ---- the checkers themselves: they must see what they claim to see -----------------------------------------
 
-@pytest.mark.parametrize("line", [
-    # built from parts, so this file names no machine path itself
-    "rows in /" + "work/shared/METRICS.md",
-    '"snapshot": "/' + 'work/s10_home/serving/serving.duckdb"',
-    "cd /root/project",
-    "see /home/alice/salescope/README.md",
-    "tmp_path is /tmp/pytest-of-root/pytest-3/test_x0",
-    "(/home/bob/x)",
-])
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # built from parts, so this file names no machine path itself
+        "rows in /" + "work/shared/METRICS.md",
+        '"snapshot": "/' + 'work/s10_home/serving/serving.duckdb"',
+        "cd /root/project",
+        "see /home/alice/salescope/README.md",
+        "tmp_path is /tmp/pytest-of-root/pytest-3/test_x0",
+        "(/home/bob/x)",
+    ],
+)
 def test_a_machine_path_is_found(line):
     assert machine_paths(line) == [(1, line)]
 
 
-@pytest.mark.parametrize("line", [
-    "salescope generate --out /tmp/drop",
-    "SALESCOPE_HOME=/tmp/s10 salescope run --scale 10",
-    "https://example.com/" + "work/index.html",
-    "the repo/root/ folder and ~/" + "work/notes",
-    "cd .salescope/dbt/docs-target",
-    "/home/ alone is no user's home",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "salescope generate --out /tmp/drop",
+        "SALESCOPE_HOME=/tmp/s10 salescope run --scale 10",
+        "https://example.com/" + "work/index.html",
+        "the repo/root/ folder and ~/" + "work/notes",
+        "cd .salescope/dbt/docs-target",
+        "/home/ alone is no user's home",
+    ],
+)
 def test_an_ordinary_path_is_not_flagged(line):
     assert machine_paths(line) == []
 

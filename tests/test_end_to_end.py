@@ -53,10 +53,17 @@ def test_clean_drop_publishes_and_conserves_rows(clean_run):
 def test_clean_drop_marts_match_source_rows(clean_run):
     s, _, manifest = clean_run
     con = _serving(s)
-    assert con.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()[0] == manifest["rows"]["opportunities"]
-    assert con.execute("SELECT count(*) FROM marts.dim_accounts").fetchone()[0] == manifest["rows"]["accounts"]
+    assert (
+        con.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()[0]
+        == manifest["rows"]["opportunities"]
+    )
+    assert (
+        con.execute("SELECT count(*) FROM marts.dim_accounts").fetchone()[0] == manifest["rows"]["accounts"]
+    )
     assert con.execute("SELECT count(*) FROM marts.dim_users").fetchone()[0] == manifest["rows"]["users"]
-    status, as_of = con.execute("SELECT quality_status, as_of FROM meta.publish_log ORDER BY published_at DESC LIMIT 1").fetchone()
+    status, as_of = con.execute(
+        "SELECT quality_status, as_of FROM meta.publish_log ORDER BY published_at DESC LIMIT 1"
+    ).fetchone()
     assert status in {"passed", "warnings"}
     assert as_of.isoformat() == manifest["as_of"]
 

@@ -34,7 +34,8 @@ STAGE_ORDER = ["initial_contact", "needs_confirmed", "proposal", "negotiation", 
 def _hashes(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -107,7 +108,9 @@ def _orphans(drop: Path, frames: dict[str, pd.DataFrame]) -> set[tuple[str, str,
     return out
 
 
-def _all_defects(drop: Path, as_of: date = AS_OF) -> tuple[set[tuple[str, str, str]], dict[str, pd.DataFrame]]:
+def _all_defects(
+    drop: Path, as_of: date = AS_OF
+) -> tuple[set[tuple[str, str, str]], dict[str, pd.DataFrame]]:
     frames = {e.name: _read(drop, e.name) for e in ENTITIES}
     found = set()
     for e in ENTITIES:
@@ -206,7 +209,10 @@ def test_clean_drop_history_matches_opportunities(clean_frames):
     assert (signed_at.reindex(signed) > won_at.reindex(signed)).all()
     # field changes: plain decimals and ISO dates; some pushes (expected close moved later)
     amounts = hist[hist["field"] == "amount"]
-    assert amounts["new_value"].str.fullmatch(r"\d+\.\d\d").all() and amounts["old_value"].str.fullmatch(r"\d+\.\d\d").all()
+    assert (
+        amounts["new_value"].str.fullmatch(r"\d+\.\d\d").all()
+        and amounts["old_value"].str.fullmatch(r"\d+\.\d\d").all()
+    )
     ecd = hist[hist["field"] == "expected_close_date"]
     assert pd.to_datetime(ecd["new_value"], format="%Y-%m-%d").notna().all()
     assert (ecd["new_value"] > ecd["old_value"]).mean() > 0.9
@@ -266,7 +272,9 @@ def test_manifest_rows_match_files(clean, dirty):
         assert set(manifest["rows"]) == {e.name for e in ENTITIES}
         con = duckdb.connect()
         for entity, n in manifest["rows"].items():
-            got = con.execute("SELECT count(*) FROM read_csv(?, all_varchar=true)", [str(drop / f"{entity}.csv")]).fetchone()[0]
+            got = con.execute(
+                "SELECT count(*) FROM read_csv(?, all_varchar=true)", [str(drop / f"{entity}.csv")]
+            ).fetchone()[0]
             assert got == n, entity
         assert manifest["as_of"] == AS_OF.isoformat() and manifest["format"] == "csv"
         text = (drop / "_manifest.json").read_text()
@@ -277,7 +285,9 @@ def test_injected_defects_match_an_independent_check(dirty):
     drop, manifest = dirty
     recorded = {(d["entity"], d["record_key"], d["kind"]) for d in manifest["defects"]}
     assert len(recorded) == len(manifest["defects"])
-    assert len({(d["entity"], d["record_key"]) for d in manifest["defects"]}) == len(recorded), "one defect per row"
+    assert len({(d["entity"], d["record_key"]) for d in manifest["defects"]}) == len(recorded), (
+        "one defect per row"
+    )
     assert {d["kind"] for d in manifest["defects"]} == set(DEFECT_KINDS)
     assert not {d["entity"] for d in manifest["defects"]} & {"users", "fx_rates", "campaigns"}
     found, frames = _all_defects(drop)
@@ -359,13 +369,20 @@ def test_parquet_is_typed_except_where_defects_put_text(tmp_path):
     # a column is text only where a defect put unreadable text into it
     text_kinds = {"bad_type", "bad_date_format"}
     has_text = any(d["entity"] == "opportunities" and d["kind"] in text_kinds for d in manifest["defects"])
-    typed = {"amount": "decimal128(18, 2)", "probability": "int64", "created_at": "timestamp[us]",
-             "expected_close_date": "date32[day]", "closed_at": "timestamp[us]"}
+    typed = {
+        "amount": "decimal128(18, 2)",
+        "probability": "int64",
+        "created_at": "timestamp[us]",
+        "expected_close_date": "date32[day]",
+        "closed_at": "timestamp[us]",
+    }
     as_text = {c for c in typed if types[c] == "string"}
     assert bool(as_text) == has_text
     assert all(types[c] == t for c, t in typed.items() if c not in as_text)
     clean = pq.read_table(out / "users.parquet").schema
-    assert str(clean.field("hire_date").type) == "date32[day]" and str(clean.field("is_active").type) == "bool"
+    assert (
+        str(clean.field("hire_date").type) == "date32[day]" and str(clean.field("is_active").type) == "bool"
+    )
 
 
 # ---------------------------------------------------------------- arguments and scale
@@ -409,6 +426,8 @@ def test_generator_is_ruff_clean():
         pytest.skip("ruff is not installed")
     result = subprocess.run(
         [str(ruff if ruff.exists() else "ruff"), "check", "salescope/generator", "tests/test_generator.py"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

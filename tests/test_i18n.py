@@ -37,19 +37,31 @@ PLACEHOLDERS_DIFFER = {"month.fmt": ({"y", "m"}, {"y", "mon"})}
 
 def test_placeholders_are_the_same_in_both_languages():
     zh, en = catalog("zh"), catalog("en")
-    assert {k: (placeholders(zh[k]), placeholders(en[k])) for k in zh
-            if placeholders(zh[k]) != placeholders(en[k])} == PLACEHOLDERS_DIFFER
+    assert {
+        k: (placeholders(zh[k]), placeholders(en[k]))
+        for k in zh
+        if placeholders(zh[k]) != placeholders(en[k])
+    } == PLACEHOLDERS_DIFFER
 
 
-@pytest.mark.parametrize("text", ['[a]\nx = "1"\nx = "2"\n', '[a]\nx = "1"\n[a]\ny = "2"\n', '[a]\nx = "1"\n"x" = "2"\n',
-                                  '[a]\nspan = "1"\nspan.month = "2"\n'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[a]\nx = "1"\nx = "2"\n',
+        '[a]\nx = "1"\n[a]\ny = "2"\n',
+        '[a]\nx = "1"\n"x" = "2"\n',
+        '[a]\nspan = "1"\nspan.month = "2"\n',
+    ],
+)
 def test_toml_rejects_a_key_written_twice(text):
     with pytest.raises(tomllib.TOMLDecodeError):
         tomllib.loads(text)
 
 
 def test_a_dotted_key_reached_by_two_spellings_is_rejected(tmp_path, monkeypatch):
-    (tmp_path / "xx.toml").write_text('[perf]\n"span.month" = "a"\n\n[perf.span]\nmonth = "b"\n', encoding="utf-8")
+    (tmp_path / "xx.toml").write_text(
+        '[perf]\n"span.month" = "a"\n\n[perf.span]\nmonth = "b"\n', encoding="utf-8"
+    )
     monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
     with pytest.raises(ValueError, match="perf.span.month"):
         catalog("xx")
@@ -60,19 +72,64 @@ def test_a_dotted_key_reached_by_two_spellings_is_rejected(tmp_path, monkeypatch
 DASHBOARDS = Path(__file__).resolve().parent.parent / "dashboards"
 # keys built at run time: f"<prefix>{code}" in dashboards/ (each prefix must still occur as an f-string head)
 DYNAMIC_PREFIXES = (
-    "nav.", "kpi.", "help.", "quality.", "reason.", "action.", "deal.reasons_", "users.action.",
-    "money.col.", "money.period.", "money.aging.", "money.s2c.step.", "money.coll.scope_", "money.coll.kpi.",
-    "money.coll.help.", "money.chn.kpi.", "money.chn.help.", "money.chn.model.", "money.chn.chart.",
-    "money.dlv.kpi.", "money.dlv.help.", "money.dlv.bin.",
-    "fn.col.", "fn.kpi.", "fn.help.", "fn.by.", "fn.window.",
-    "cust.lifecycle.", "cust.kpi.", "cust.m.", "cust.tab.", "cust.nps.", "cust.segtype.",
-    "perf.col.", "perf.by_", "perf.kpi.", "perf.rank.", "perf.help.", "perf.chart.rank.", "perf.span.", "perf.status.",
-    "fc.col.", "fc.kpi.", "fc.help.", "fc.ptype.", "fc.level.",
+    "nav.",
+    "kpi.",
+    "help.",
+    "quality.",
+    "reason.",
+    "action.",
+    "deal.reasons_",
+    "users.action.",
+    "money.col.",
+    "money.period.",
+    "money.aging.",
+    "money.s2c.step.",
+    "money.coll.scope_",
+    "money.coll.kpi.",
+    "money.coll.help.",
+    "money.chn.kpi.",
+    "money.chn.help.",
+    "money.chn.model.",
+    "money.chn.chart.",
+    "money.dlv.kpi.",
+    "money.dlv.help.",
+    "money.dlv.bin.",
+    "fn.col.",
+    "fn.kpi.",
+    "fn.help.",
+    "fn.by.",
+    "fn.window.",
+    "cust.lifecycle.",
+    "cust.kpi.",
+    "cust.m.",
+    "cust.tab.",
+    "cust.nps.",
+    "cust.segtype.",
+    "perf.col.",
+    "perf.by_",
+    "perf.kpi.",
+    "perf.rank.",
+    "perf.help.",
+    "perf.chart.rank.",
+    "perf.span.",
+    "perf.status.",
+    "fc.col.",
+    "fc.kpi.",
+    "fc.help.",
+    "fc.ptype.",
+    "fc.level.",
 )
 # catalog namespaces a view passes whole to code_label / vocab_label ("<namespace>.<code>"): customers.py's
 # _codes(...) and SEGMENT_LABELS, the deal page's touchpoints, and the codes the marts add to a vocabulary
-KIND_PREFIXES = ("cust.aging.", "cust.nps.", "cust.direction.", "cust.segment.", "channel.", "lead_source.",
-                 "size_band.")
+KIND_PREFIXES = (
+    "cust.aging.",
+    "cust.nps.",
+    "cust.direction.",
+    "cust.segment.",
+    "channel.",
+    "lead_source.",
+    "size_band.",
+)
 
 
 def _code_strings() -> tuple[set[str], set[str]]:
@@ -101,8 +158,13 @@ def test_every_literal_key_exists():
     calls = set()
     for path in DASHBOARDS.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "t"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 calls.add(node.args[0].value)
     assert sorted(calls - set(STRINGS["zh"])) == []
 
@@ -126,7 +188,9 @@ def test_labels_the_pages_showed_before_are_unchanged():
     assert vocab_label("channel", "social", "en") == "Social media"
     assert vocab_label("industry", "it", "en") == "IT"
     assert t("role.admin", "en") == "Administrator"  # session.py still asks t(f"role.{role}")
-    assert vocab_label("size_band", "unknown", "zh") == "未知"  # a code the marts add: the catalog's [size_band]
+    assert (
+        vocab_label("size_band", "unknown", "zh") == "未知"
+    )  # a code the marts add: the catalog's [size_band]
     assert vocab_label("region", "atlantis", "zh") == "atlantis"
 
 

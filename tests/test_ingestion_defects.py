@@ -17,17 +17,41 @@ from ingestion import ROW_LEVEL_KINDS, ingest_file
 AS_OF = date(2026, 6, 30)
 
 OPP_HEADER = [
-    "opportunity_id", "account_id", "lead_id", "owner_user_id", "name", "lead_source", "product_line", "amount",
-    "currency", "stage", "probability", "created_at", "expected_close_date", "closed_at", "lost_reason",
+    "opportunity_id",
+    "account_id",
+    "lead_id",
+    "owner_user_id",
+    "name",
+    "lead_source",
+    "product_line",
+    "amount",
+    "currency",
+    "stage",
+    "probability",
+    "created_at",
+    "expected_close_date",
+    "closed_at",
+    "lost_reason",
 ]
 
 
 def opp(oid, **over):
     row = {
-        "opportunity_id": oid, "account_id": "A1", "lead_id": "", "owner_user_id": "U1", "name": f"deal {oid}",
-        "lead_source": "website", "product_line": "software", "amount": "100000", "currency": "CNY",
-        "stage": "proposal", "probability": "40", "created_at": "2026-03-01 10:00",
-        "expected_close_date": "2026-08-01", "closed_at": "", "lost_reason": "",
+        "opportunity_id": oid,
+        "account_id": "A1",
+        "lead_id": "",
+        "owner_user_id": "U1",
+        "name": f"deal {oid}",
+        "lead_source": "website",
+        "product_line": "software",
+        "amount": "100000",
+        "currency": "CNY",
+        "stage": "proposal",
+        "probability": "40",
+        "created_at": "2026-03-01 10:00",
+        "expected_close_date": "2026-08-01",
+        "closed_at": "",
+        "lost_reason": "",
     }
     row.update(over)
     return row
@@ -43,12 +67,19 @@ OPP_ROWS = [
     (opp("O6", probability="150"), [("O6", "out_of_range", "probability")]),
     (opp("O7", stage="maybe later"), [("O7", "unknown_category", "stage")]),
     (opp("O8", closed_at="2026-07-02 10:00", stage="won"), [("O8", "future_date", "closed_at")]),
-    (opp("O9", created_at="2026-03-01 10:00", closed_at="2026-03-01 09:00", stage="lost"),
-     [("O9", "date_order", "closed_at")]),
+    (
+        opp("O9", created_at="2026-03-01 10:00", closed_at="2026-03-01 09:00", stage="lost"),
+        [("O9", "date_order", "closed_at")],
+    ),
     (opp("O1", name="second copy"), [("O1", "duplicate_key", "opportunity_id")]),
-    (opp("O10", amount="待定", stage="x", expected_close_date="明年初"),
-     [("O10", "bad_type", "amount"), ("O10", "bad_date_format", "expected_close_date"),
-      ("O10", "unknown_category", "stage")]),
+    (
+        opp("O10", amount="待定", stage="x", expected_close_date="明年初"),
+        [
+            ("O10", "bad_type", "amount"),
+            ("O10", "bad_date_format", "expected_close_date"),
+            ("O10", "unknown_category", "stage"),
+        ],
+    ),
     (opp("", name="no key"), [("", "missing_required", "opportunity_id")]),
     (opp("O11", probability="abc"), [("O11", "bad_type", "probability")]),
     (opp("O12", lead_id="N/A", closed_at="-", lost_reason="null"), []),
@@ -89,12 +120,14 @@ def test_opportunity_defects_match_expectations(con, tmp_path: Path):
     assert quarantine(con) == expected
     bad_rows = {i for i, *_ in expected}
     assert (res.rows_read, res.rows_quarantined, res.rows_loaded) == (
-        len(OPP_ROWS), len(bad_rows), len(OPP_ROWS) - len(bad_rows),
+        len(OPP_ROWS),
+        len(bad_rows),
+        len(OPP_ROWS) - len(bad_rows),
     )
     # conservation in the log too
-    assert con.execute("SELECT rows_read, rows_loaded, rows_quarantined, status FROM ops.load_log").fetchall() == [
-        (17, 3, 14, "loaded")
-    ]
+    assert con.execute(
+        "SELECT rows_read, rows_loaded, rows_quarantined, status FROM ops.load_log"
+    ).fetchall() == [(17, 3, 14, "loaded")]
     # duplicates keep the first row; markers load as NULL; full-width key normalised
     assert con.execute(
         "SELECT opportunity_id, name, lead_id, closed_at, lost_reason, amount, _source_row FROM raw.opportunities "
@@ -120,27 +153,65 @@ def test_opportunity_defects_match_expectations(con, tmp_path: Path):
     assert con.execute(
         "SELECT count(*), count(DISTINCT severity), min(severity), min(action), min(run_id) FROM quality.issues"
     ).fetchone() == (len(expected), 1, "error", "quarantined", "run-1")
-    assert sorted(
-        con.execute("SELECT source_row, record_key, kind, column_name FROM quality.issues").fetchall()
-    ) == expected
+    assert (
+        sorted(con.execute("SELECT source_row, record_key, kind, column_name FROM quality.issues").fetchall())
+        == expected
+    )
     assert res.quarantine_by_kind["duplicate_key"] == 2
 
 
 def test_date_columns_bools_floats_and_composite_keys(con, tmp_path: Path):
     contracts = write_csv(
         tmp_path / "contracts.csv",
-        ["contract_id", "opportunity_id", "account_id", "signed_date", "start_date", "end_date",
-         "contract_value", "currency", "payment_terms_days", "status"],
         [
-            {"contract_id": "K1", "opportunity_id": "O1", "account_id": "A1", "signed_date": "2026/6/30",
-             "start_date": "2026/7/1", "end_date": "2027/6/30", "contract_value": "1.2亿", "currency": "人民币",
-             "payment_terms_days": "90", "status": "执行中"},
-            {"contract_id": "K2", "opportunity_id": "O2", "account_id": "A1", "signed_date": "2026-07-01",
-             "start_date": "2026-07-01", "end_date": "2026-06-01", "contract_value": "100", "currency": "CNY",
-             "payment_terms_days": "400", "status": "active"},
-            {"contract_id": "K3", "opportunity_id": "O3", "account_id": "A1", "signed_date": "2026-01-01",
-             "start_date": "2026-01-01", "end_date": "2026-01-01", "contract_value": "100", "currency": "GBP",
-             "payment_terms_days": "-1", "status": "done"},
+            "contract_id",
+            "opportunity_id",
+            "account_id",
+            "signed_date",
+            "start_date",
+            "end_date",
+            "contract_value",
+            "currency",
+            "payment_terms_days",
+            "status",
+        ],
+        [
+            {
+                "contract_id": "K1",
+                "opportunity_id": "O1",
+                "account_id": "A1",
+                "signed_date": "2026/6/30",
+                "start_date": "2026/7/1",
+                "end_date": "2027/6/30",
+                "contract_value": "1.2亿",
+                "currency": "人民币",
+                "payment_terms_days": "90",
+                "status": "执行中",
+            },
+            {
+                "contract_id": "K2",
+                "opportunity_id": "O2",
+                "account_id": "A1",
+                "signed_date": "2026-07-01",
+                "start_date": "2026-07-01",
+                "end_date": "2026-06-01",
+                "contract_value": "100",
+                "currency": "CNY",
+                "payment_terms_days": "400",
+                "status": "active",
+            },
+            {
+                "contract_id": "K3",
+                "opportunity_id": "O3",
+                "account_id": "A1",
+                "signed_date": "2026-01-01",
+                "start_date": "2026-01-01",
+                "end_date": "2026-01-01",
+                "contract_value": "100",
+                "currency": "GBP",
+                "payment_terms_days": "-1",
+                "status": "done",
+            },
         ],
     )
     res = ingest_file(con, contracts, as_of=AS_OF, run_id="r")
@@ -194,7 +265,8 @@ def test_date_columns_bools_floats_and_composite_keys(con, tmp_path: Path):
         (3, "2026-01-05|EUR", "out_of_range", "rate_to_cny"),
     ]
     assert con.execute("SELECT _record_key, rate_to_cny FROM raw.fx_rates ORDER BY 1").fetchall() == [
-        ("2026-01-05|HKD", 0.91), ("2026-01-05|USD", 7.1),
+        ("2026-01-05|HKD", 0.91),
+        ("2026-01-05|USD", 7.1),
     ]
 
 
@@ -203,16 +275,37 @@ def test_float_range_and_record_key_fallback_to_text(con, tmp_path: Path):
         tmp_path / "project_tasks.csv",
         ["task_id", "project_id", "name", "estimated_hours", "due_date", "status"],
         [
-            {"task_id": "T1", "project_id": "P1", "name": "a", "estimated_hours": "2500", "due_date": "2026-05-01",
-             "status": "todo"},
-            {"task_id": "T2", "project_id": "P1", "name": "b", "estimated_hours": "-1.5", "due_date": "2026-05-01",
-             "status": "done"},
-            {"task_id": "T3", "project_id": "P1", "name": "c", "estimated_hours": "12.5", "due_date": "2026-05-01",
-             "status": "已完成"},
+            {
+                "task_id": "T1",
+                "project_id": "P1",
+                "name": "a",
+                "estimated_hours": "2500",
+                "due_date": "2026-05-01",
+                "status": "todo",
+            },
+            {
+                "task_id": "T2",
+                "project_id": "P1",
+                "name": "b",
+                "estimated_hours": "-1.5",
+                "due_date": "2026-05-01",
+                "status": "done",
+            },
+            {
+                "task_id": "T3",
+                "project_id": "P1",
+                "name": "c",
+                "estimated_hours": "12.5",
+                "due_date": "2026-05-01",
+                "status": "已完成",
+            },
         ],
     )
     ingest_file(con, tasks, as_of=AS_OF, run_id="r")
-    assert quarantine(con) == [(1, "T1", "out_of_range", "estimated_hours"), (2, "T2", "out_of_range", "estimated_hours")]
+    assert quarantine(con) == [
+        (1, "T1", "out_of_range", "estimated_hours"),
+        (2, "T2", "out_of_range", "estimated_hours"),
+    ]
 
     quotas = write_csv(
         tmp_path / "quotas.csv",

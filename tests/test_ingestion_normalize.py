@@ -22,7 +22,9 @@ def con():
 
 def value(con, column: Column, raw: str | None):
     text = clean_sql("$raw")
-    return con.execute(f"SELECT {parse_sql(column, '_t')} FROM (SELECT {text} AS _t)", {"raw": raw}).fetchone()[0]
+    return con.execute(
+        f"SELECT {parse_sql(column, '_t')} FROM (SELECT {text} AS _t)", {"raw": raw}
+    ).fetchone()[0]
 
 
 def cleaned(con, raw: str | None):
@@ -127,8 +129,19 @@ def test_floats(con, raw, expected):
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("true", True), ("TRUE", True), ("1", True), ("yes", True), ("Y", True), ("是", True), ("t", True),
-        ("false", False), ("0", False), ("No", False), ("n", False), ("否", False), ("F", False),
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("yes", True),
+        ("Y", True),
+        ("是", True),
+        ("t", True),
+        ("false", False),
+        ("0", False),
+        ("No", False),
+        ("n", False),
+        ("否", False),
+        ("F", False),
         ("maybe", None),
     ],
 )

@@ -42,7 +42,11 @@ def test_gb18030_csv_with_chinese_headers_and_messy_values(con, tmp_path: Path):
     assert detect_encoding(path) == "gb18030"
     res = ingest_file(con, path, as_of=AS_OF, run_id="r")
     assert (res.status, res.entity, res.rows_read, res.rows_loaded, res.rows_quarantined) == (
-        "loaded", "accounts", 3, 3, 0,
+        "loaded",
+        "accounts",
+        3,
+        3,
+        0,
     )
     assert "GB18030" in res.message
     assert rows(
@@ -51,12 +55,48 @@ def test_gb18030_csv_with_chinese_headers_and_messy_values(con, tmp_path: Path):
                   annual_revenue_cny, _record_key, _source_file, _source_row
            FROM raw.accounts ORDER BY account_id""",
     ) == [
-        ("A001", "华为技术", "manufacturing", "east", "上海", "large", "U01", date(2026, 1, 5),
-         Decimal("150000000.00"), "A001", "客户.csv", 1),
-        ("A002", "某某银行", "finance", "north", "北京", "enterprise", "U02", date(2026, 1, 6),
-         Decimal("1200000.00"), "A002", "客户.csv", 2),
-        ("A003", "ABC公司", "it", "south", "深圳", "medium", "U03", date(2026, 1, 7),
-         Decimal("1200000.00"), "A003", "客户.csv", 3),
+        (
+            "A001",
+            "华为技术",
+            "manufacturing",
+            "east",
+            "上海",
+            "large",
+            "U01",
+            date(2026, 1, 5),
+            Decimal("150000000.00"),
+            "A001",
+            "客户.csv",
+            1,
+        ),
+        (
+            "A002",
+            "某某银行",
+            "finance",
+            "north",
+            "北京",
+            "enterprise",
+            "U02",
+            date(2026, 1, 6),
+            Decimal("1200000.00"),
+            "A002",
+            "客户.csv",
+            2,
+        ),
+        (
+            "A003",
+            "ABC公司",
+            "it",
+            "south",
+            "深圳",
+            "medium",
+            "U03",
+            date(2026, 1, 7),
+            Decimal("1200000.00"),
+            "A003",
+            "客户.csv",
+            3,
+        ),
     ]
 
 
@@ -73,8 +113,9 @@ def test_utf8_bom_csv_english_headers_bools_and_enum_aliases(con, tmp_path: Path
     res = ingest_file(con, path, as_of=AS_OF, run_id="r")
     assert (res.status, res.rows_read, res.rows_loaded) == ("loaded", 3, 3)
     assert rows(
-        con, "SELECT user_id, name, email, role, team_name, region, manager_id, hire_date, is_active "
-        "FROM raw.users ORDER BY user_id"
+        con,
+        "SELECT user_id, name, email, role, team_name, region, manager_id, hire_date, is_active "
+        "FROM raw.users ORDER BY user_id",
     ) == [
         ("U01", "王伟", "w@x.cn", "sales_rep", "华东一组", "east", "U09", date(2024, 3, 1), True),
         ("U02", "李娜", None, "sales_manager", None, "north", None, date(2023, 7, 15), False),
@@ -88,25 +129,65 @@ def test_xlsx_chinese_headers_date_cells_and_excel_serials(con, tmp_path: Path):
     ws = wb.add_worksheet("导出")
     day = wb.add_format({"num_format": "yyyy-mm-dd"})
     stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    ws.write_row(0, 0, ["商机编号", "客户编号", "销售负责人", "商机名称", "线索来源", "产品线", "金额", "币种",
-                        "商机阶段", "赢率", "创建时间", "预计成交日期", "关闭时间", "备注"])
+    ws.write_row(
+        0,
+        0,
+        [
+            "商机编号",
+            "客户编号",
+            "销售负责人",
+            "商机名称",
+            "线索来源",
+            "产品线",
+            "金额",
+            "币种",
+            "商机阶段",
+            "赢率",
+            "创建时间",
+            "预计成交日期",
+            "关闭时间",
+            "备注",
+        ],
+    )
     ws.write_row(1, 0, ["O1", "A1", "U1", "智慧工厂", "展会", "软件"])
     ws.write_number(1, 6, 1200000)
     ws.write_row(1, 7, ["人民币", "方案报价"])
     ws.write_number(1, 9, 60)
     ws.write_datetime(1, 10, datetime(2026, 1, 5, 14, 30), stamp)
     ws.write_datetime(1, 11, datetime(2026, 3, 31), day)
-    ws.write_row(2, 0, ["O2", "A2", "U2", "园区改造", "referral", "工程", "120万", "USD", "closed won", "１００"])
+    ws.write_row(
+        2, 0, ["O2", "A2", "U2", "园区改造", "referral", "工程", "120万", "USD", "closed won", "１００"]
+    )
     ws.write_number(2, 10, 46027.5)  # Excel serial, no format: 2026-01-05 12:00
     ws.write_string(2, 11, "46100")  # serial typed as text: 2026-03-19
     ws.write_number(2, 12, 46110)  # 2026-03-29
-    ws.write_row(4, 0, ["O3", "A3", "U1", "设备采购", "官网", "设备", "¥80,000", "CNY", "谈判", "", "2026年2月1日",
-                        "2026/6/1"])  # row 3 (sheet row 4) left empty
+    ws.write_row(
+        4,
+        0,
+        [
+            "O3",
+            "A3",
+            "U1",
+            "设备采购",
+            "官网",
+            "设备",
+            "¥80,000",
+            "CNY",
+            "谈判",
+            "",
+            "2026年2月1日",
+            "2026/6/1",
+        ],
+    )  # row 3 (sheet row 4) left empty
     wb.close()
 
     src = read_source(con, path, "_t")
     assert src.headers[:3] == ["商机编号", "客户编号", "销售负责人"]
-    assert rows(con, f"SELECT _row, c0 FROM {src.relation} ORDER BY _row") == [(1, "O1"), (2, "O2"), (4, "O3")]
+    assert rows(con, f"SELECT _row, c0 FROM {src.relation} ORDER BY _row") == [
+        (1, "O1"),
+        (2, "O2"),
+        (4, "O3"),
+    ]
     src.drop(con)
 
     res = ingest_file(con, path, as_of=AS_OF, run_id="r")
@@ -118,41 +199,92 @@ def test_xlsx_chinese_headers_date_cells_and_excel_serials(con, tmp_path: Path):
                   expected_close_date, closed_at, _source_row
            FROM raw.opportunities ORDER BY opportunity_id""",
     ) == [
-        ("O1", "trade_show", "software", Decimal("1200000.00"), "CNY", "proposal", 60,
-         datetime(2026, 1, 5, 14, 30), date(2026, 3, 31), None, 1),
-        ("O2", "referral", "engineering", Decimal("1200000.00"), "USD", "won", 100,
-         datetime(2026, 1, 5, 12, 0), date(2026, 3, 19), datetime(2026, 3, 29), 2),
-        ("O3", "website", "equipment", Decimal("80000.00"), "CNY", "negotiation", None,
-         datetime(2026, 2, 1), date(2026, 6, 1), None, 4),
+        (
+            "O1",
+            "trade_show",
+            "software",
+            Decimal("1200000.00"),
+            "CNY",
+            "proposal",
+            60,
+            datetime(2026, 1, 5, 14, 30),
+            date(2026, 3, 31),
+            None,
+            1,
+        ),
+        (
+            "O2",
+            "referral",
+            "engineering",
+            Decimal("1200000.00"),
+            "USD",
+            "won",
+            100,
+            datetime(2026, 1, 5, 12, 0),
+            date(2026, 3, 19),
+            datetime(2026, 3, 29),
+            2,
+        ),
+        (
+            "O3",
+            "website",
+            "equipment",
+            Decimal("80000.00"),
+            "CNY",
+            "negotiation",
+            None,
+            datetime(2026, 2, 1),
+            date(2026, 6, 1),
+            None,
+            4,
+        ),
     ]
 
 
 def test_jsonl_and_json_lines(con, tmp_path: Path):
     records = [
-        {"contact_id": "C1", "account_id": "A1", "name": "张三", "is_decision_maker": True,
-         "phone": 13800000000, "created_at": "2026-01-05"},
+        {
+            "contact_id": "C1",
+            "account_id": "A1",
+            "name": "张三",
+            "is_decision_maker": True,
+            "phone": 13800000000,
+            "created_at": "2026-01-05",
+        },
         # keys differ per line: absent ones are empty, unknown ones ignored
-        {"contact_id": "C2", "account_id": "A1", "name": "李四", "is_decision_maker": "否", "wechat_id": "lisi",
-         "created_at": "2026年2月3日", "extra": {"a": 1}},
+        {
+            "contact_id": "C2",
+            "account_id": "A1",
+            "name": "李四",
+            "is_decision_maker": "否",
+            "wechat_id": "lisi",
+            "created_at": "2026年2月3日",
+            "extra": {"a": 1},
+        },
     ]
     path = tmp_path / "contacts.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
     res = ingest_file(con, path, as_of=AS_OF, run_id="r")
     assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 2, 2, 0)
     assert rows(
-        con, "SELECT contact_id, name, is_decision_maker, phone, wechat_id, created_at FROM raw.contacts "
-        "ORDER BY contact_id"
+        con,
+        "SELECT contact_id, name, is_decision_maker, phone, wechat_id, created_at FROM raw.contacts "
+        "ORDER BY contact_id",
     ) == [
         ("C1", "张三", True, "13800000000", None, date(2026, 1, 5)),
         ("C2", "李四", False, None, "lisi", date(2026, 2, 3)),
     ]
 
     nps = tmp_path / "nps_responses.json"
-    nps.write_text('{"response_id": "N1", "account_id": "A1", "responded_at": "2026/5/1", "score": 9}\n'
-                   '{"response_id": "N2", "account_id": "A1", "responded_at": "2026/5/2", "score": "x"}\n')
+    nps.write_text(
+        '{"response_id": "N1", "account_id": "A1", "responded_at": "2026/5/1", "score": 9}\n'
+        '{"response_id": "N2", "account_id": "A1", "responded_at": "2026/5/2", "score": "x"}\n'
+    )
     res = ingest_file(con, nps, as_of=AS_OF, run_id="r")
     assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 2, 1, 1)
-    assert rows(con, "SELECT record_key, kind, column_name FROM ops.quarantine") == [("N2", "bad_type", "score")]
+    assert rows(con, "SELECT record_key, kind, column_name FROM ops.quarantine") == [
+        ("N2", "bad_type", "score")
+    ]
 
 
 def test_parquet_typed_columns_become_text_then_contract_types(con, tmp_path: Path):
@@ -178,8 +310,15 @@ def test_parquet_typed_columns_become_text_then_contract_types(con, tmp_path: Pa
 
 def test_parquet_timestamp_with_zone_is_read_in_shanghai_time(con, tmp_path: Path):
     ts = pa.array([datetime(2026, 1, 5, 2, 0)], pa.timestamp("us", tz="UTC"))
-    table = pa.table({"history_id": ["H1"], "opportunity_id": ["O1"], "changed_at": ts, "field": ["阶段"],
-                      "to_stage": ["谈判"]})
+    table = pa.table(
+        {
+            "history_id": ["H1"],
+            "opportunity_id": ["O1"],
+            "changed_at": ts,
+            "field": ["阶段"],
+            "to_stage": ["谈判"],
+        }
+    )
     path = tmp_path / "opportunity_history.parquet"
     pq.write_table(table, path)
     res = ingest_file(con, path, as_of=AS_OF, run_id="r")
@@ -191,8 +330,14 @@ def test_parquet_timestamp_with_zone_is_read_in_shanghai_time(con, tmp_path: Pat
 
 def test_json_array_utf16_csv_and_cells_right_of_the_header(con, tmp_path: Path):
     arr = tmp_path / "fx_rates.json"
-    arr.write_text(json.dumps([{"rate_date": "2026-01-05", "currency": "USD", "rate_to_cny": 7.1},
-                               {"rate_date": "2026-01-05", "currency": "EUR", "rate_to_cny": "7.8"}]))
+    arr.write_text(
+        json.dumps(
+            [
+                {"rate_date": "2026-01-05", "currency": "USD", "rate_to_cny": 7.1},
+                {"rate_date": "2026-01-05", "currency": "EUR", "rate_to_cny": "7.8"},
+            ]
+        )
+    )
     res = ingest_file(con, arr, as_of=AS_OF, run_id="r")
     assert (res.rows_read, res.rows_loaded) == (2, 2)
 

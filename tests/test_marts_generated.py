@@ -18,7 +18,14 @@ from salescope.settings import Settings
 pytestmark = pytest.mark.slow
 
 SCALE, SEED = 0.05, 7  # pipeline_home's drop
-ORDER = {"initial_contact": 1, "needs_confirmed": 2, "proposal": 3, "negotiation": 4, "won": 5, "contract_signed": 6}
+ORDER = {
+    "initial_contact": 1,
+    "needs_confirmed": 2,
+    "proposal": 3,
+    "negotiation": 4,
+    "won": 5,
+    "contract_signed": 6,
+}
 REL = 1e-3  # 0.1%
 
 
@@ -52,7 +59,9 @@ class Source:
         """amount × the rate of the day `on` (the last published rate on or before it); CNY is 1."""
         left = df[[on, currency]].reset_index().rename(columns={on: "_day", currency: "_cur"})
         left["_day"] = pd.to_datetime(left["_day"]).dt.normalize()
-        rates = self.fx[self.fx["currency"] != "CNY"].rename(columns={"rate_date": "_day", "currency": "_cur"})
+        rates = self.fx[self.fx["currency"] != "CNY"].rename(
+            columns={"rate_date": "_day", "currency": "_cur"}
+        )
         merged = pd.merge_asof(left.sort_values("_day"), rates, on="_day", by="_cur", direction="backward")
         rate = merged.set_index("index")["rate_to_cny"].reindex(df.index)
         rate = rate.where(df[currency] != "CNY", 1.0)
@@ -63,23 +72,32 @@ class Source:
         opps = self.opps[self.opps["created_at"] < self.end].copy()
         moves = self.history[(self.history["field"] == "stage") & (self.history["changed_at"] < self.end)]
         moves = moves.sort_values(["opportunity_id", "changed_at", "history_id"])
-        won_at = moves[moves["to_stage"].isin(["won", "contract_signed"])].groupby("opportunity_id")["changed_at"].min()
+        won_at = (
+            moves[moves["to_stage"].isin(["won", "contract_signed"])]
+            .groupby("opportunity_id")["changed_at"]
+            .min()
+        )
         last = moves.groupby("opportunity_id").tail(1).set_index("opportunity_id")
         opps["won_at"] = opps["opportunity_id"].map(won_at)
         last_stage = opps["opportunity_id"].map(last["to_stage"])
         last_at = opps["opportunity_id"].map(last["changed_at"])
         opps["lost_at"] = last_at.where(opps["won_at"].isna() & (last_stage == "lost"))
         # furthest stage: every stage a move came from or went to (skipped stages count as passed)
-        stages = pd.concat([moves[["opportunity_id", "from_stage"]].rename(columns={"from_stage": "s"}),
-                            moves[["opportunity_id", "to_stage"]].rename(columns={"to_stage": "s"})])
+        stages = pd.concat(
+            [
+                moves[["opportunity_id", "from_stage"]].rename(columns={"from_stage": "s"}),
+                moves[["opportunity_id", "to_stage"]].rename(columns={"to_stage": "s"}),
+            ]
+        )
         stages["order"] = stages["s"].map(ORDER)
         furthest = stages.groupby("opportunity_id")["order"].max()
         opps["max_order"] = opps["opportunity_id"].map(furthest).fillna(1).astype(int)
         owners = self.users.set_index("user_id")
         opps["team_id"] = opps["owner_user_id"].map(owners["team_id"])
         opps["won_date"] = opps["won_at"].dt.normalize()
-        opps["bookings_cny"] = self.to_cny(opps.assign(d=opps["won_date"].fillna(opps["created_at"])), "amount",
-                                           "currency", "d")
+        opps["bookings_cny"] = self.to_cny(
+            opps.assign(d=opps["won_date"].fillna(opps["created_at"])), "amount", "currency", "d"
+        )
         return opps
 
 
@@ -107,8 +125,12 @@ def test_every_mart_is_published(run):
     from test_dbt_project import MARTS
 
     con, _ = run
-    published = {t for (t,) in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+    published = {
+        t
+        for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
     assert published >= MARTS
     for name in MARTS:
         assert con.execute(f"select count(*) from marts.{name}").fetchone()[0] > 0, name
@@ -131,7 +153,9 @@ def test_mean_cycle_days_per_month(run):
     won = src.deals[src.deals["won_at"].notna()].copy()
     won["cycle"] = (won["won_date"] - won["created_at"].dt.normalize()).dt.days
     expected = won.groupby(month(won["won_at"]))["cycle"].mean()
-    got = frame(con, "select month, cycle_days_mean from marts.mart_kpi_monthly").set_index("month")["cycle_days_mean"]
+    got = frame(con, "select month, cycle_days_mean from marts.mart_kpi_monthly").set_index("month")[
+        "cycle_days_mean"
+    ]
     got.index = pd.to_datetime(got.index).date
     for m, value in expected.items():
         assert got[m] == pytest.approx(value, rel=1e-9), m
@@ -159,8 +183,11 @@ def test_win_rate_per_rep_and_quarter(run):
 
 def test_funnel_reached_and_passed_per_stage(run):
     con, src = run
-    got = frame(con, "select stage, sum(reached_count) as reached, sum(passed_count) as passed "
-                     "from marts.mart_funnel group by stage").set_index("stage")
+    got = frame(
+        con,
+        "select stage, sum(reached_count) as reached, sum(passed_count) as passed "
+        "from marts.mart_funnel group by stage",
+    ).set_index("stage")
     for stage, order in ORDER.items():
         reached = int((src.deals["max_order"] >= order).sum())
         passed = int((src.deals["max_order"] > order).sum())
@@ -173,20 +200,35 @@ def test_receivables_aging_totals(run):
     pay = src.payments[src.payments["payment_date"] < src.end]
     inv["paid"] = inv["invoice_id"].map(pay.groupby("invoice_id")["amount"].sum()).fillna(0)
     inv["amount_cny"] = src.to_cny(inv, "amount", "currency", "invoice_date")
-    inv["unpaid_cny"] = (inv["amount_cny"] * ((inv["amount"] - inv["paid"]) / inv["amount"]).clip(lower=0)).round(2)
+    inv["unpaid_cny"] = (
+        inv["amount_cny"] * ((inv["amount"] - inv["paid"]) / inv["amount"]).clip(lower=0)
+    ).round(2)
     overdue = (pd.Timestamp(src.as_of) - inv["due_date"]).dt.days
-    buckets = pd.cut(overdue, [-10**6, 0, 30, 60, 90, 10**6], labels=["current", "1_30", "31_60", "61_90", "over_90"])
+    buckets = pd.cut(
+        overdue, [-(10**6), 0, 30, 60, 90, 10**6], labels=["current", "1_30", "31_60", "61_90", "over_90"]
+    )
     expected = inv.groupby(buckets, observed=False)["unpaid_cny"].sum()
-    got = frame(con, "select sum(ar_current) as current, sum(ar_1_30), sum(ar_31_60), sum(ar_61_90), "
-                     "sum(ar_over_90), sum(invoiced_cny) from marts.mart_collections").iloc[0].astype(float).tolist()
+    got = (
+        frame(
+            con,
+            "select sum(ar_current) as current, sum(ar_1_30), sum(ar_31_60), sum(ar_61_90), "
+            "sum(ar_over_90), sum(invoiced_cny) from marts.mart_collections",
+        )
+        .iloc[0]
+        .astype(float)
+        .tolist()
+    )
     assert got[:5] == pytest.approx(expected.tolist(), rel=REL, abs=1.0)
     assert got[5] == pytest.approx(inv["amount_cny"].sum(), rel=REL)
     # the invoice-grained fact agrees invoice by invoice
-    fct = frame(con, "select invoice_id, unpaid_cny, aging_bucket, is_overdue from marts.fct_invoices").set_index("invoice_id")
+    fct = frame(
+        con, "select invoice_id, unpaid_cny, aging_bucket, is_overdue from marts.fct_invoices"
+    ).set_index("invoice_id")
     assert len(fct) == len(inv)
     mine = inv.set_index("invoice_id")
     assert fct["unpaid_cny"].astype(float).sort_index().tolist() == pytest.approx(
-        mine["unpaid_cny"].sort_index().tolist(), abs=0.011)
+        mine["unpaid_cny"].sort_index().tolist(), abs=0.011
+    )
     unpaid = mine["unpaid_cny"] > 0
     assert fct["is_overdue"].sum() == int((unpaid & (overdue.set_axis(mine.index) > 0)).sum())
     assert (fct.loc[~unpaid.reindex(fct.index).astype(bool), "aging_bucket"] == "paid").all()
@@ -197,13 +239,17 @@ def test_cohort_retention_at_months_1_3_12(run):
     won = src.deals[src.deals["won_at"].notna()]
     first = won.groupby("account_id")["won_at"].min().dt.to_period("M")
     pay = src.payments[src.payments["payment_date"] < src.end]
-    active = pd.concat([
-        won[["account_id"]].assign(m=won["won_at"].dt.to_period("M")),
-        pay[["account_id"]].assign(m=pay["payment_date"].dt.to_period("M")),
-    ]).drop_duplicates()
+    active = pd.concat(
+        [
+            won[["account_id"]].assign(m=won["won_at"].dt.to_period("M")),
+            pay[["account_id"]].assign(m=pay["payment_date"].dt.to_period("M")),
+        ]
+    ).drop_duplicates()
     active = active[active["account_id"].isin(first.index)]
     active["k"] = (active["m"] - active["account_id"].map(first)).apply(lambda x: x.n)
-    got = frame(con, "select cohort_month, month_offset, cohort_customers, retention from marts.mart_customer_cohorts")
+    got = frame(
+        con, "select cohort_month, month_offset, cohort_customers, retention from marts.mart_customer_cohorts"
+    )
     got["cohort"] = pd.to_datetime(got["cohort_month"]).dt.to_period("M")
     got = got.set_index(["cohort", "month_offset"])
     sizes = first.value_counts()
@@ -214,7 +260,10 @@ def test_cohort_retention_at_months_1_3_12(run):
             if (cohort, k) not in got.index:
                 continue  # month k is after the as-of month
             assert got.loc[(cohort, k), "cohort_customers"] == size
-            assert got.loc[(cohort, k), "retention"] == pytest.approx(retained.get(cohort, 0) / size), (cohort, k)
+            assert got.loc[(cohort, k), "retention"] == pytest.approx(retained.get(cohort, 0) / size), (
+                cohort,
+                k,
+            )
             checked += 1
     assert checked > 30
 
@@ -226,7 +275,9 @@ def test_nps_per_year_and_month(run):
     def nps(scores):
         return 100.0 * ((scores >= 9).sum() - (scores <= 6).sum()) / len(scores)
 
-    got = frame(con, "select period_type, period_start, nps, responses from marts.mart_nps where segment_type = 'all'")
+    got = frame(
+        con, "select period_type, period_start, nps, responses from marts.mart_nps where segment_type = 'all'"
+    )
     got["period_start"] = pd.to_datetime(got["period_start"])
     for period, freq in (("year", "Y"), ("month", "M")):
         expected = r.groupby(r["responded_at"].dt.to_period(freq))["score"].apply(nps)
@@ -246,10 +297,17 @@ def test_channel_spend_and_bookings_totals(run):
     con, src = run
     spend = src.spend[src.spend["month"] < src.end].copy()
     spend["cny"] = src.to_cny(spend, "spend", "currency", "month")
-    got = frame(con, "select channel, sum(spend_cny) as spend, sum(bookings_first_touch_cny) as first, "
-                     "sum(bookings_last_touch_cny) as last, sum(bookings_linear_cny) as linear, "
-                     "sum(bookings_source_cny) as source, sum(opportunities) as opps from marts.mart_channel_roi "
-                     "group by channel").set_index("channel").astype(float)
+    got = (
+        frame(
+            con,
+            "select channel, sum(spend_cny) as spend, sum(bookings_first_touch_cny) as first, "
+            "sum(bookings_last_touch_cny) as last, sum(bookings_linear_cny) as linear, "
+            "sum(bookings_source_cny) as source, sum(opportunities) as opps from marts.mart_channel_roi "
+            "group by channel",
+        )
+        .set_index("channel")
+        .astype(float)
+    )
     for channel, value in spend.groupby("channel")["cny"].sum().items():
         assert got.loc[channel, "spend"] == pytest.approx(value, rel=REL), channel
     won = src.deals[src.deals["won_at"].notna()]
@@ -265,13 +323,21 @@ def test_pipeline_snapshots_match_open_deals(run):
     """Open as of D (created on or before D, neither won nor lost on or before D) on a few snapshot dates."""
     con, src = run
     d = src.deals
-    dates = [r[0] for r in con.execute(
-        "select distinct snapshot_date from marts.fct_pipeline_snapshots order by 1 desc limit 60").fetchall()][::15]
+    dates = [
+        r[0]
+        for r in con.execute(
+            "select distinct snapshot_date from marts.fct_pipeline_snapshots order by 1 desc limit 60"
+        ).fetchall()
+    ][::15]
     for day in dates:
         end = pd.Timestamp(day) + pd.Timedelta(days=1)
         open_ = d[(d["created_at"] < end) & ~(d["won_at"] < end) & ~(d["lost_at"] < end)]
-        ids = {r[0] for r in con.execute(
-            "select opportunity_id from marts.fct_pipeline_snapshots where snapshot_date = ?", [day]).fetchall()}
+        ids = {
+            r[0]
+            for r in con.execute(
+                "select opportunity_id from marts.fct_pipeline_snapshots where snapshot_date = ?", [day]
+            ).fetchall()
+        }
         assert ids == set(open_["opportunity_id"]), day
     today = {r[0] for r in con.execute("select opportunity_id from marts.mart_deal_risk").fetchall()}
     open_now = d[d["won_at"].isna() & d["lost_at"].isna()]

@@ -59,11 +59,13 @@ def test_predictions_behave(simulated):
 
 
 def test_rfm_counts_repeat_purchases_per_distinct_day():
-    tx = pd.DataFrame({
-        "c": ["A", "A", "A", "A", "B", "C"],
-        "d": ["2025-01-01", "2025-01-01", "2025-01-15", "2025-01-29", "2025-01-08", "2025-03-01"],
-        "v": [10.0, 5.0, 20.0, 40.0, 7.0, 1.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "c": ["A", "A", "A", "A", "B", "C"],
+            "d": ["2025-01-01", "2025-01-01", "2025-01-15", "2025-01-29", "2025-01-08", "2025-03-01"],
+            "v": [10.0, 5.0, 20.0, 40.0, 7.0, 1.0],
+        }
+    )
     rfm = rfm_summary(tx, "c", "d", "v", "2025-02-26", unit="week").set_index("customer_id")
     assert "C" not in rfm.index  # bought after the calibration end
     assert rfm.loc["A", "frequency"] == 2 and rfm.loc["A", "recency"] == pytest.approx(4.0)
@@ -92,9 +94,26 @@ def test_cli_ltv_prints_parameters_and_customers(simulated, tmp_path):
     path = tmp_path / "tx.csv"
     tx.assign(日期=tx["日期"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
     end = (pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=90)).date().isoformat()
-    res = CliRunner().invoke(app, ["ltv", "--transactions", str(path), "--customer-col", "客户", "--date-col", "日期",
-                                   "--amount-col", "金额", "--time-unit", "week", "--calibration-end", end,
-                                   "--json", "--customers"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "ltv",
+            "--transactions",
+            str(path),
+            "--customer-col",
+            "客户",
+            "--date-col",
+            "日期",
+            "--amount-col",
+            "金额",
+            "--time-unit",
+            "week",
+            "--calibration-end",
+            end,
+            "--json",
+            "--customers",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert set(out["bgnbd"]) >= {"r", "alpha", "a", "b", "log_likelihood"}
@@ -113,7 +132,19 @@ def test_cli_ltv_explains_a_wrong_column(tmp_path):
 
     path = tmp_path / "tx.csv"
     pd.DataFrame({"c": ["A"], "d": ["2025-01-01"]}).to_csv(path, index=False)
-    res = CliRunner().invoke(app, ["ltv", "--transactions", str(path), "--customer-col", "customer", "--date-col", "d",
-                                   "--calibration-end", "2025-06-30"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "ltv",
+            "--transactions",
+            str(path),
+            "--customer-col",
+            "customer",
+            "--date-col",
+            "d",
+            "--calibration-end",
+            "2025-06-30",
+        ],
+    )
     assert res.exit_code != 0
     assert "customer" in res.output

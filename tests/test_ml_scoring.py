@@ -48,8 +48,10 @@ def test_history_features_use_only_deals_closed_before_the_snapshot(frames):
     X = F.build_features(snaps, outcomes)
     closed = F.closed_deals(outcomes)
     row = X[X["owner_prior_closed"] > 3].iloc[len(X[X["owner_prior_closed"] > 3]) // 2]
-    mine = closed[(closed["owner_user_id"] == row["owner_user_id"])
-                  & (closed["closed_on"] < pd.Timestamp(row["snapshot_date"]))]
+    mine = closed[
+        (closed["owner_user_id"] == row["owner_user_id"])
+        & (closed["closed_on"] < pd.Timestamp(row["snapshot_date"]))
+    ]
     assert row["owner_prior_closed"] == len(mine)
 
 
@@ -80,7 +82,9 @@ def test_no_leakage_permuting_the_future_changes_nothing(frames):
 
 def test_deterministic_by_seed_and_independent_of_row_order(frames, trained):
     snaps, outcomes, _ = frames
-    again = D.train(snaps.sample(frac=1.0, random_state=3), outcomes.sample(frac=1.0, random_state=4), AS_OF, FAST)
+    again = D.train(
+        snaps.sample(frac=1.0, random_state=3), outcomes.sample(frac=1.0, random_state=4), AS_OF, FAST
+    )
     assert again.data_hash == trained.data_hash
     a, b = _scores(trained, snaps, outcomes), _scores(again, snaps, outcomes)
     np.testing.assert_array_equal(a["win_probability"].to_numpy(), b["win_probability"].to_numpy())
@@ -110,8 +114,16 @@ def test_main_model_scores_open_deals_with_reasons_in_both_languages(frames, tra
 
 
 def test_reason_phrases():
-    row = pd.Series({"days_since_last_touch": 21.0, "never_touched": 0.0, "push_count": 2.0, "stage": "negotiation",
-                     "has_visit": 0.0, "lead_source": "referral"})
+    row = pd.Series(
+        {
+            "days_since_last_touch": 21.0,
+            "never_touched": 0.0,
+            "push_count": 2.0,
+            "stage": "negotiation",
+            "has_visit": 0.0,
+            "lead_source": "referral",
+        }
+    )
     assert phrase("recency", row, positive=False) == ("21 天无跟进", "no touchpoint for 21 days")
     assert phrase("pushes", row, positive=False) == ("预计成交日期已推迟 2 次", "close date pushed twice")
     assert phrase("stage", row, positive=True) == ("处于谈判阶段", "in stage negotiation")
@@ -135,8 +147,12 @@ def test_registry_promotes_only_when_auc_and_brier_are_not_worse(tmp_path):
     reg = ModelRegistry(tmp_path)
     meta = {"data_hash": "a" * 64, "model_kind": "x", "training_window": ["2024-01-01", "2025-01-01"]}
     v1, p1, _ = reg.register({"m": 1}, meta | {"backtest": {"roc_auc": 0.80, "brier": 0.18}})
-    v2, p2, why2 = reg.register({"m": 2}, meta | {"data_hash": "b" * 64, "backtest": {"roc_auc": 0.82, "brier": 0.19}})
-    v3, p3, _ = reg.register({"m": 3}, meta | {"data_hash": "c" * 64, "backtest": {"roc_auc": 0.80, "brier": 0.18}})
+    v2, p2, why2 = reg.register(
+        {"m": 2}, meta | {"data_hash": "b" * 64, "backtest": {"roc_auc": 0.82, "brier": 0.19}}
+    )
+    v3, p3, _ = reg.register(
+        {"m": 3}, meta | {"data_hash": "c" * 64, "backtest": {"roc_auc": 0.80, "brier": 0.18}}
+    )
     assert (p1, p2, p3) == (True, False, True) and "stays champion" in why2
     assert reg.champion() == v3 and reg.load(v3) == {"m": 3}
     t = reg.table()
@@ -165,16 +181,26 @@ def test_next_actions_cite_evidence_from_won_deals(frames):
     y = F.label(X, outcomes, AS_OF)
     rates = practice_rates(X[y.notna()], y[y.notna()])
     open_x = X[X["snapshot_date"] == AS_OF]
-    risk = pd.DataFrame({"opportunity_id": open_x["opportunity_id"],
-                         "stall_reasons": np.where(open_x["days_since_last_touch"] >= 14, "no_touch_14d", "")})
+    risk = pd.DataFrame(
+        {
+            "opportunity_id": open_x["opportunity_id"],
+            "stall_reasons": np.where(open_x["days_since_last_touch"] >= 14, "no_touch_14d", ""),
+        }
+    )
     acts = next_actions(open_x, rates, risk)
     assert len(acts) and set(acts["opportunity_id"]) <= set(open_x["opportunity_id"])
     assert acts.groupby("opportunity_id")["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1))).all()
-    practice = acts[acts["action_code"].isin(["schedule_visit", "run_demo", "meet_decision_maker", "send_proposal"])]
+    practice = acts[
+        acts["action_code"].isin(["schedule_visit", "run_demo", "meet_decision_maker", "send_proposal"])
+    ]
     for ev, oid, code in practice[["evidence", "opportunity_id", "action_code"]].itertuples(index=False):
         assert re.search(r"\d+% of deals won from", ev) and "this one has none" in ev and CJK.search(ev)
-        flag = {"schedule_visit": "has_visit", "run_demo": "has_demo", "meet_decision_maker":
-                "has_decision_maker_contact", "send_proposal": "has_proposal_doc"}[code]
+        flag = {
+            "schedule_visit": "has_visit",
+            "run_demo": "has_demo",
+            "meet_decision_maker": "has_decision_maker_contact",
+            "send_proposal": "has_proposal_doc",
+        }[code]
         assert open_x.loc[open_x["opportunity_id"] == oid, flag].iloc[0] == 0
     stalled = set(risk.loc[risk["stall_reasons"] != "", "opportunity_id"])
     assert stalled <= set(acts.loc[acts["action_code"] == "follow_up_now", "opportunity_id"])

@@ -16,7 +16,9 @@ import pytest
 def test_clean_drop_raises_no_data_issue(pipeline_home):
     """A clean generated drop: zero quality.issues of every kind (collected vs invoiced compares at one rate)."""
     with duckdb.connect(str(pipeline_home / "serving" / "serving.duckdb"), read_only=True) as con:
-        kinds = con.execute("SELECT kind, count(*) FROM quality.issues GROUP BY kind ORDER BY kind").fetchall()
+        kinds = con.execute(
+            "SELECT kind, count(*) FROM quality.issues GROUP BY kind ORDER BY kind"
+        ).fetchall()
         assert kinds == []
         # the comparison the check makes, recomputed from the mart: never more collected than invoiced
         over = con.execute("""SELECT count(*) FROM marts.mart_collections
@@ -38,23 +40,34 @@ def test_ml_forecast_weights_scores_and_falls_back_to_the_mart(pipeline_home):
         as_of = con.execute("SELECT max(as_of) FROM meta.publish_log").fetchone()[0]
         published = con.execute("SELECT * FROM ml.forecast_weighted").df()
         mart = con.execute("SELECT * FROM marts.mart_forecast WHERE reference_date = ?", [as_of]).df()
-        snap = con.execute("SELECT opportunity_id, stage, amount_cny::DOUBLE AS amount_cny, expected_close_date "
-                           "FROM marts.fct_pipeline_snapshots WHERE snapshot_date = ?", [as_of]).df()
-        scores = con.execute("SELECT opportunity_id, win_probability FROM ml.deal_scores WHERE as_of = ?",
-                             [as_of]).df()
+        snap = con.execute(
+            "SELECT opportunity_id, stage, amount_cny::DOUBLE AS amount_cny, expected_close_date "
+            "FROM marts.fct_pipeline_snapshots WHERE snapshot_date = ?",
+            [as_of],
+        ).df()
+        scores = con.execute(
+            "SELECT opportunity_id, win_probability FROM ml.deal_scores WHERE as_of = ?", [as_of]
+        ).df()
     assert len(published) == len(mart) > 0
     # company, as-of month: an independent pandas sum
     row = mart[(mart["level"] == "company") & (mart["period_type"] == "month")].iloc[0]
-    due = snap[(pd.to_datetime(snap["expected_close_date"]) >= pd.Timestamp(row["period_start"]))
-               & (pd.to_datetime(snap["expected_close_date"]) <= pd.Timestamp(row["period_end"]))]
+    due = snap[
+        (pd.to_datetime(snap["expected_close_date"]) >= pd.Timestamp(row["period_start"]))
+        & (pd.to_datetime(snap["expected_close_date"]) <= pd.Timestamp(row["period_end"]))
+    ]
     p = due["opportunity_id"].map(scores.set_index("opportunity_id")["win_probability"])
     p = p.fillna(due["stage"].map(STAGE_DEFAULT))
     expected = float((due["amount_cny"] * p).sum())
-    got = published[(published["level"] == "company") & (published["period_type"] == "month")
-                     & (pd.to_datetime(published["period_start"]) == pd.Timestamp(row["period_start"]))]
+    got = published[
+        (published["level"] == "company")
+        & (published["period_type"] == "month")
+        & (pd.to_datetime(published["period_start"]) == pd.Timestamp(row["period_start"]))
+    ]
     assert got["weighted_pipeline_cny"].iloc[0] == pytest.approx(expected, rel=1e-9)
     assert got["scored_deals"].iloc[0] == int(due["opportunity_id"].isin(scores["opportunity_id"]).sum()) > 0
-    assert got["forecast_current_cny"].iloc[0] == pytest.approx(float(row["bookings_to_date_cny"]) + expected, rel=1e-9)
+    assert got["forecast_current_cny"].iloc[0] == pytest.approx(
+        float(row["bookings_to_date_cny"]) + expected, rel=1e-9
+    )
     # without scores: the mart's own figures (one definition of a deal's state, one set of stage defaults)
     with duckdb.connect() as mem:  # the two marts it reads, and no ml.deal_scores
         mem.execute("ATTACH ? AS s (READ_ONLY)", [str(pipeline_home / "serving" / "serving.duckdb")])
@@ -63,10 +76,14 @@ def test_ml_forecast_weights_scores_and_falls_back_to_the_mart(pipeline_home):
             mem.execute(f"CREATE TABLE marts.{t} AS SELECT * FROM s.marts.{t}")
         mem.execute("DETACH s")  # its ml.deal_scores would show in information_schema
         unscored = ml_weighted_forecast(mem, as_of)
-    merged = unscored.merge(mart, on=["period_type", "period_start", "level", "group_id"], suffixes=("", "_mart"))
+    merged = unscored.merge(
+        mart, on=["period_type", "period_start", "level", "group_id"], suffixes=("", "_mart")
+    )
     assert len(merged) == len(mart)
     assert (merged["scored_deals"] == 0).all()
     assert merged["weighted_pipeline_cny"].to_numpy() == pytest.approx(
-        merged["weighted_pipeline_cny_mart"].astype(float).to_numpy(), abs=1e-6)
+        merged["weighted_pipeline_cny_mart"].astype(float).to_numpy(), abs=1e-6
+    )
     assert merged["forecast_current_cny"].to_numpy() == pytest.approx(
-        merged["forecast_current_cny_mart"].astype(float).to_numpy(), abs=1e-6)
+        merged["forecast_current_cny_mart"].astype(float).to_numpy(), abs=1e-6
+    )

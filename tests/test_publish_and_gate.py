@@ -15,8 +15,13 @@ def _warehouse(path, bookings=(100, 200)):
     con = duckdb.connect(str(path))
     ensure_warehouse_schema(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT * FROM (VALUES ('O1', 100), ('O2', 200)) t(opportunity_id, amount_cny)")
-    con.execute("CREATE OR REPLACE TABLE marts.mart_bookings_monthly AS SELECT unnest(?) AS bookings_cny", [list(bookings)])
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT * FROM (VALUES ('O1', 100), ('O2', 200)) t(opportunity_id, amount_cny)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.mart_bookings_monthly AS SELECT unnest(?) AS bookings_cny",
+        [list(bookings)],
+    )
     return con
 
 
@@ -34,11 +39,15 @@ def test_publish_copies_marts_and_logs(tmp_path):
     assert s.execute("SELECT count(*) FROM ops.load_log").fetchone()[0] == 0
     s.close()
     # a second publish replaces the content and keeps the publish history
-    con.execute("CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT 'O3' AS opportunity_id, 5 AS amount_cny")
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT 'O3' AS opportunity_id, 5 AS amount_cny"
+    )
     publish_snapshot(con, serving, run_id="r2", as_of=date(2026, 7, 31), quality_status="warnings")
     s = duckdb.connect(str(serving), read_only=True)
     assert s.execute("SELECT sum(amount_cny) FROM marts.fct_opportunities").fetchone()[0] == 5
-    assert [r[0] for r in s.execute("SELECT run_id FROM meta.publish_log ORDER BY published_at").fetchall()] == ["r1", "r2"]
+    assert [
+        r[0] for r in s.execute("SELECT run_id FROM meta.publish_log ORDER BY published_at").fetchall()
+    ] == ["r1", "r2"]
 
 
 def test_reader_keeps_its_snapshot_during_publish(tmp_path):
@@ -47,7 +56,9 @@ def test_reader_keeps_its_snapshot_during_publish(tmp_path):
     serving = tmp_path / "serving.duckdb"
     publish_snapshot(con, serving, run_id="r1", as_of=date(2026, 6, 30), quality_status="passed")
     reader = duckdb.connect(str(serving), read_only=True)
-    con.execute("CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT 'O9' AS opportunity_id, 1 AS amount_cny")
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.fct_opportunities AS SELECT 'O9' AS opportunity_id, 1 AS amount_cny"
+    )
     publish_snapshot(con, serving, run_id="r2", as_of=date(2026, 6, 30), quality_status="passed")
     assert reader.execute("SELECT count(*) FROM marts.fct_opportunities").fetchone()[0] == 2
 

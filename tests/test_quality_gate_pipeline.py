@@ -51,7 +51,8 @@ def _materialize(s: Settings, source, keys):
         selection=AssetSelection.assets(*[AssetKey(k) for k in keys])
         | AssetSelection.checks(*[AssetCheckKey(c.asset_key, c.name) for c in QUALITY_CHECKS]),
         resources=resources,
-        instance=DagsterInstance.ephemeral(), raise_on_error=False,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )
 
 
@@ -91,16 +92,24 @@ def test_missing_amounts_block_the_publish(home, tmp_path):
     before = _sha(s.serving_path)
 
     # the graph without dbt (the raw suites judge the new load; the marts are the built ones)
-    result = _materialize(s, bad, [["crm", e.name] for e in ENTITIES] + [["quality_gate"], ["serving_snapshot"]])
+    result = _materialize(
+        s, bad, [["crm", e.name] for e in ENTITIES] + [["quality_gate"], ["serving_snapshot"]]
+    )
     assert not result.success
     text = _failure_text(result)
     assert "raw.opportunities" in text and "quarantined share" in text  # what failed and where
     assert _sha(s.serving_path) == before
 
-    quality = CliRunner().invoke(app, ["quality", "--home", str(s.home), "--fix-list", str(tmp_path / "fix.csv")])
+    quality = CliRunner().invoke(
+        app, ["quality", "--home", str(s.home), "--fix-list", str(tmp_path / "fix.csv")]
+    )
     assert quality.exit_code == 1
     with (tmp_path / "fix.csv").open(encoding="utf-8-sig") as fh:
-        fixes = [r for r in csv.DictReader(fh) if r["entity"] == "opportunities" and r["kind"] == "missing_required"]
+        fixes = [
+            r
+            for r in csv.DictReader(fh)
+            if r["entity"] == "opportunities" and r["kind"] == "missing_required"
+        ]
     assert {r["record_key"] for r in fixes} >= set(blanked)
     assert all(r["column"] == "amount" and r["fix"] for r in fixes if r["record_key"] in blanked)
     index = (s.quality_docs_dir / "index.html").read_text(encoding="utf-8")
@@ -114,7 +123,9 @@ def test_missing_entity_file_blocks_the_publish(home, tmp_path):
     shutil.copytree(drop, bad)
     (bad / "payments.csv").unlink()
     before = _sha(s.serving_path)
-    result = _materialize(s, bad, [["crm", e.name] for e in ENTITIES] + [["quality_gate"], ["serving_snapshot"]])
+    result = _materialize(
+        s, bad, [["crm", e.name] for e in ENTITIES] + [["quality_gate"], ["serving_snapshot"]]
+    )
     assert not result.success
     text = _failure_text(result)
     assert "ops.payments" in text and "entity file present in the drop" in text
@@ -129,16 +140,16 @@ def test_corrupted_mart_blocks_the_publish(home):
     month = con.execute(
         "SELECT month FROM marts.mart_bookings_monthly WHERE bookings_cny > 0 ORDER BY month LIMIT 1"
     ).fetchone()[0]
-    con.execute("UPDATE marts.mart_bookings_monthly SET bookings_cny = bookings_cny + 1000 WHERE month = ?", [month])
+    con.execute(
+        "UPDATE marts.mart_bookings_monthly SET bookings_cny = bookings_cny + 1000 WHERE month = ?", [month]
+    )
     con.close()
     before = _sha(s.serving_path)
     result = _materialize(s, drop, [["quality_gate"], ["serving_snapshot"]])
     assert not result.success
     assert "marts.mart_bookings_monthly" in _failure_text(result) and str(month) in _failure_text(result)
     assert _sha(s.serving_path) == before
-    evals = {
-        (e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()
-    }
+    evals = {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()}
     check = evals[(AssetKey(["marts", "mart_bookings_monthly"]), "mart_suite")]
     assert not check.passed and check.severity == AssetCheckSeverity.ERROR
     assert evals[(AssetKey(["crm", "activities"]), "raw_suite")].severity == AssetCheckSeverity.WARN

@@ -47,7 +47,11 @@ def test_every_manifest_defect_is_an_issue(tmp_path, drop_factory, engine, defec
     # a few percent of bad rows (and their orphaned children) warn but do not block
     assert result.passed, result.failure_lines()
     assert result.gate.status == "warnings"
-    orphans = [c for c in result.gate.checks if c.expectation.startswith("references ") and "orphans <=" not in c.expectation]
+    orphans = [
+        c
+        for c in result.gate.checks
+        if c.expectation.startswith("references ") and "orphans <=" not in c.expectation
+    ]
     assert any(not c.success and c.severity == "warning" for c in orphans)
 
     # the fix list names every quarantined record, with its source row and a fix; docs name failing keys

@@ -51,8 +51,17 @@ def test_raw_suites_cover_the_contract():
     assert ("expect_column_values_to_be_in_set", "opportunity_id") in rules  # primary key unique
     assert ("expect_column_values_to_be_in_set", "account_id") in rules  # foreign key
     kinds = {e.kind for s in suites.values() for e in s.expectations}
-    assert kinds >= {"missing_required", "bad_type", "unknown_category", "negative_amount", "out_of_range",
-                     "future_date", "date_order", "duplicate_key", "orphan_fk"}
+    assert kinds >= {
+        "missing_required",
+        "bad_type",
+        "unknown_category",
+        "negative_amount",
+        "out_of_range",
+        "future_date",
+        "date_order",
+        "duplicate_key",
+        "orphan_fk",
+    }
     # every per-row rule can be listed in SQL too (type rules are column-level)
     for s in suites.values():
         for e in s.expectations:
@@ -61,11 +70,15 @@ def test_raw_suites_cover_the_contract():
 
 def _raw_fixture(con):
     ensure_warehouse_schema(con)
-    con.execute("INSERT INTO raw.users (user_id, name, role, is_active, _record_key) VALUES ('U1', 'A', 'sales_rep', true, 'U1')")
+    con.execute(
+        "INSERT INTO raw.users (user_id, name, role, is_active, _record_key) VALUES ('U1', 'A', 'sales_rep', true, 'U1')"
+    )
     con.execute("""INSERT INTO raw.accounts (account_id, account_name, industry, region, owner_user_id, created_at, _record_key)
                    VALUES ('A1', 'Acme', 'it', 'east', 'U1', DATE '2025-01-01', 'A1')""")
-    cols = ("opportunity_id, account_id, owner_user_id, name, lead_source, product_line, amount, currency, stage, "
-            "probability, created_at, expected_close_date, closed_at, _record_key, _source_file, _source_row")
+    cols = (
+        "opportunity_id, account_id, owner_user_id, name, lead_source, product_line, amount, currency, stage, "
+        "probability, created_at, expected_close_date, closed_at, _record_key, _source_file, _source_row"
+    )
     rows = [
         # key, account, amount, stage, probability, created, closed
         ("O1", "A1", 100, "won", 90, "2026-01-01", "2026-02-01"),  # clean
@@ -109,7 +122,9 @@ def test_raw_suite_finds_each_broken_record(engine, tmp_path):
     assert (o2.failures[0].source_file, o2.failures[0].source_row) == ("opportunities.csv", 2)
     assert o2.check.severity == "blocking" and o2.check.sample_keys == ["O2"]
     # one orphan of 10 values is a warning, not systemic: the blocking threshold holds
-    orphan_block = by_name[(f"references accounts.account_id (orphans <= {MAX_ORPHAN_SHARE:.0%})", "account_id")]
+    orphan_block = by_name[
+        (f"references accounts.account_id (orphans <= {MAX_ORPHAN_SHARE:.0%})", "account_id")
+    ]
     assert orphan_block.check.success and orphan_block.check.unexpected_count == 1
     assert by_name[("references accounts.account_id", "account_id")].check.severity == "warning"
 
@@ -180,20 +195,48 @@ def test_mart_suites_pass_on_consistent_marts(engine, tmp_path):
 @pytest.mark.parametrize(
     ("corruption", "suite", "expectation", "keys"),
     [
-        ("UPDATE marts.mart_funnel SET reached_count = 6 WHERE lead_source = 'website' AND stage = 'won'",
-         "mart_funnel", "reached counts never rise along the stages", ["2026-01-01|website|won"]),
-        ("UPDATE marts.mart_bookings_monthly SET bookings_cny = 151 WHERE month = DATE '2026-02-01'",
-         "mart_bookings_monthly", "bookings = Σ won amounts of the month", ["2026-02-01"]),
-        ("UPDATE marts.mart_rep_performance SET attainment = 50 WHERE month = DATE '2026-02-01' AND user_id = 'U1'",
-         "mart_rep_performance", "attainment = bookings ÷ quota", ["U1|2026-02-01"]),
-        ("UPDATE marts.mart_collections SET collected_cny = 150 WHERE contract_id = 'K1'",
-         "mart_collections", "collected <= invoiced + 20% unless flagged as overpayment", ["K1"]),
-        ("DELETE FROM marts.fct_pipeline_snapshots WHERE opportunity_id = 'O2'",
-         "fct_pipeline_snapshots", "snapshot count = deals open as of the date", ["2026-01-31|O1", "2026-01-31|O3"]),
-        ("INSERT INTO marts.fct_pipeline_snapshots VALUES (DATE '2026-02-28', 'O-GHOST')",
-         "fct_pipeline_snapshots", "no orphan facts: opportunity_id in marts.fct_opportunities", ["2026-02-28|O-GHOST"]),
-        ("INSERT INTO marts.fct_opportunities VALUES ('O1', 'A1', 'U1', 1, TIMESTAMP '2026-01-05', NULL, NULL, false)",
-         "fct_opportunities", "one row per opportunity", ["O1"]),
+        (
+            "UPDATE marts.mart_funnel SET reached_count = 6 WHERE lead_source = 'website' AND stage = 'won'",
+            "mart_funnel",
+            "reached counts never rise along the stages",
+            ["2026-01-01|website|won"],
+        ),
+        (
+            "UPDATE marts.mart_bookings_monthly SET bookings_cny = 151 WHERE month = DATE '2026-02-01'",
+            "mart_bookings_monthly",
+            "bookings = Σ won amounts of the month",
+            ["2026-02-01"],
+        ),
+        (
+            "UPDATE marts.mart_rep_performance SET attainment = 50 WHERE month = DATE '2026-02-01' AND user_id = 'U1'",
+            "mart_rep_performance",
+            "attainment = bookings ÷ quota",
+            ["U1|2026-02-01"],
+        ),
+        (
+            "UPDATE marts.mart_collections SET collected_cny = 150 WHERE contract_id = 'K1'",
+            "mart_collections",
+            "collected <= invoiced + 20% unless flagged as overpayment",
+            ["K1"],
+        ),
+        (
+            "DELETE FROM marts.fct_pipeline_snapshots WHERE opportunity_id = 'O2'",
+            "fct_pipeline_snapshots",
+            "snapshot count = deals open as of the date",
+            ["2026-01-31|O1", "2026-01-31|O3"],
+        ),
+        (
+            "INSERT INTO marts.fct_pipeline_snapshots VALUES (DATE '2026-02-28', 'O-GHOST')",
+            "fct_pipeline_snapshots",
+            "no orphan facts: opportunity_id in marts.fct_opportunities",
+            ["2026-02-28|O-GHOST"],
+        ),
+        (
+            "INSERT INTO marts.fct_opportunities VALUES ('O1', 'A1', 'U1', 1, TIMESTAMP '2026-01-05', NULL, NULL, false)",
+            "fct_opportunities",
+            "one row per opportunity",
+            ["O1"],
+        ),
     ],
 )
 def test_a_broken_mart_invariant_blocks(engine, tmp_path, corruption, suite, expectation, keys):

@@ -76,8 +76,10 @@ def test_20_readers_through_5_publishes(tmp_path):
     loads: list = []
     errors: list = []
     stop = threading.Event()
-    readers = [threading.Thread(target=_reader, args=(i, publisher.serving, stop, loads, errors, taken),
-                                daemon=True) for i in range(READERS)]
+    readers = [
+        threading.Thread(target=_reader, args=(i, publisher.serving, stop, loads, errors, taken), daemon=True)
+        for i in range(READERS)
+    ]
     for r in readers:
         r.start()
     published_at: dict[int, float] = {}  # k -> monotonic time the publish had returned (the rename was done)
@@ -91,7 +93,9 @@ def test_20_readers_through_5_publishes(tmp_path):
             publish_s.append(reply["seconds"])
             # publish again as soon as a page has taken this snapshot: pages are then mid-load on it and on
             # older ones while the next one is written, renamed in and opened
-            assert taken.event(db.current_snapshot(publisher.serving)).wait(WAIT_S), f"no page took publish {k}"
+            assert taken.event(db.current_snapshot(publisher.serving)).wait(WAIT_S), (
+                f"no page took publish {k}"
+            )
         time.sleep(1.0)  # pages begun on older snapshots finish; new ones run on the last
     finally:
         stop.set()
@@ -106,28 +110,46 @@ def test_20_readers_through_5_publishes(tmp_path):
     across = Counter(sum(ld.started < t < ld.ended for t in landed) for _r, _n, ld in loads)
     assert sum(c for n, c in across.items() if n >= 1) >= 2 * PUBLISHES, across
     # every page load: all figures from the snapshot its publish_log row names, equal to Python's figures
-    mixed = [(rep, n, ld.marker, publish_of(ld.figures, rep, n)) for rep, n, ld in loads
-             if ld.figures != expected(ld.marker, rep, n)]
-    assert mixed == [], f"{len(mixed)} page loads not from one snapshot (rep, n, marker, k per figure): {mixed[:3]}"
+    mixed = [
+        (rep, n, ld.marker, publish_of(ld.figures, rep, n))
+        for rep, n, ld in loads
+        if ld.figures != expected(ld.marker, rep, n)
+    ]
+    assert mixed == [], (
+        f"{len(mixed)} page loads not from one snapshot (rep, n, marker, k per figure): {mixed[:3]}"
+    )
     # every new snapshot was shown by whole page loads, and none that began after a publish showed an older one
     markers = Counter(ld.marker for _r, _n, ld in loads)
     assert set(markers) == set(range(1, PUBLISHES + 2)), markers
-    stale = [(k, ld.marker) for _r, _n, ld in loads for k, t in published_at.items() if ld.started > t and ld.marker < k]
+    stale = [
+        (k, ld.marker)
+        for _r, _n, ld in loads
+        for k, t in published_at.items()
+        if ld.started > t and ld.marker < k
+    ]
     assert stale == [], f"{len(stale)} page loads read an older snapshot than the one published: {stale[:3]}"
     assert len(publish_s) == PUBLISHES and all(0 < s < 10 for s in publish_s)
     retries = sum(ld.retries for _r, _n, ld in loads)
-    print(f"\n{len(loads)} page loads by {READERS} readers through {PUBLISHES} publishes in "
-          f"{time.monotonic() - started:.1f} s (per snapshot {dict(sorted(markers.items()))}; publishes landed "
-          f"inside {dict(sorted(across.items()))} pages); {retries} started over; "
-          f"publish {min(publish_s):.2f}-{max(publish_s):.2f} s")
+    print(
+        f"\n{len(loads)} page loads by {READERS} readers through {PUBLISHES} publishes in "
+        f"{time.monotonic() - started:.1f} s (per snapshot {dict(sorted(markers.items()))}; publishes landed "
+        f"inside {dict(sorted(across.items()))} pages); {retries} started over; "
+        f"publish {min(publish_s):.2f}-{max(publish_s):.2f} s"
+    )
 
 
 def test_expected_figures_by_hand():
     """Publish 4 as rep R1, top 2 deals: 4 x (1,200,000 + 3,500,000) booked, 4 x (2,500,000 + 700,000) open,
     4 x (4,345,678 + 3,500,000) listed."""
-    assert expected(4, "R1", 2) == {"bookings": 4 * 11_045_678, "rep_bookings": 18_800_000,
-                                    "rep_open": 4 * 3_200_000, "top_amount": 4 * 7_845_678, "issues": 4,
-                                    "loads": 4, "quarantined": 4}
+    assert expected(4, "R1", 2) == {
+        "bookings": 4 * 11_045_678,
+        "rep_bookings": 18_800_000,
+        "rep_open": 4 * 3_200_000,
+        "top_amount": 4 * 7_845_678,
+        "issues": 4,
+        "loads": 4,
+        "quarantined": 4,
+    }
     assert set(FIGURES) == set(expected(1, "R1", 1))
 
 
@@ -142,12 +164,17 @@ def test_expected_figures_match_a_published_snapshot(tmp_path, k):
     try:
         got = {
             "bookings": s.execute("SELECT sum(bookings_cny) FROM marts.mart_bookings_monthly").fetchone()[0],
-            "rep_bookings": s.execute("SELECT sum(amount_cny) FROM marts.fct_opportunities "
-                                      "WHERE owner_user_id = 'R2' AND won_at IS NOT NULL").fetchone()[0],
-            "rep_open": s.execute("SELECT sum(amount_cny) FROM marts.fct_opportunities "
-                                  "WHERE owner_user_id = 'R2' AND is_open").fetchone()[0],
-            "top_amount": s.execute("SELECT sum(amount_cny) FROM (SELECT amount_cny FROM marts.fct_opportunities "
-                                    "ORDER BY amount_cny DESC LIMIT 3)").fetchone()[0],
+            "rep_bookings": s.execute(
+                "SELECT sum(amount_cny) FROM marts.fct_opportunities "
+                "WHERE owner_user_id = 'R2' AND won_at IS NOT NULL"
+            ).fetchone()[0],
+            "rep_open": s.execute(
+                "SELECT sum(amount_cny) FROM marts.fct_opportunities WHERE owner_user_id = 'R2' AND is_open"
+            ).fetchone()[0],
+            "top_amount": s.execute(
+                "SELECT sum(amount_cny) FROM (SELECT amount_cny FROM marts.fct_opportunities "
+                "ORDER BY amount_cny DESC LIMIT 3)"
+            ).fetchone()[0],
             "issues": s.execute("SELECT count(*) FROM quality.issues").fetchone()[0],
             "loads": s.execute("SELECT count(*) FROM ops.load_log").fetchone()[0],
             "quarantined": s.execute("SELECT count(*) FROM ops.quarantine").fetchone()[0],

@@ -44,29 +44,51 @@ def _value(v: float | None, kind: str, lang: str) -> str:
 
 
 def _roi_chart(df: pd.DataFrame, names: list[str], lang: str) -> None:
-    fig = go.Figure([
-        go.Bar(x=names, y=df[f"roi_{m}"], name=t(f"money.chn.model.{m}", lang), marker_color=MODEL_COLORS[m],
-               hovertemplate="%{x}<br>%{y:.2f}<extra>%{fullData.name}</extra>")
-        for m in mq.ATTRIBUTION_MODELS
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=df[f"roi_{m}"],
+                name=t(f"money.chn.model.{m}", lang),
+                marker_color=MODEL_COLORS[m],
+                hovertemplate="%{x}<br>%{y:.2f}<extra>%{fullData.name}</extra>",
+            )
+            for m in mq.ATTRIBUTION_MODELS
+        ]
+    )
     fig.update_layout(barmode="group")
     ui.plot(ui.layout(fig, t("money.chn.chart.roi", lang), t("money.chn.axis.roi", lang), ",.1f"))
 
 
 def _cost_charts(df: pd.DataFrame, names: list[str], lang: str) -> None:
     hover = "%{x}<br>¥%{y:,.0f}<extra></extra>"
-    for cell, col, key in zip(st.columns(2), ("cac_cny", "cost_per_opportunity_cny"), ("cac", "cpo"), strict=True):
+    for cell, col, key in zip(
+        st.columns(2), ("cac_cny", "cost_per_opportunity_cny"), ("cac", "cpo"), strict=True
+    ):
         with cell:
             fig = go.Figure(go.Bar(x=names, y=df[col], hovertemplate=hover))
-            ui.plot(ui.layout(fig, t(f"money.chn.chart.{key}", lang), t("money.chn.axis.cny", lang), legend=False))
+            ui.plot(
+                ui.layout(fig, t(f"money.chn.chart.{key}", lang), t("money.chn.axis.cny", lang), legend=False)
+            )
 
 
 def _table(df: pd.DataFrame, lang: str, period: mq.Period) -> None:
     df = df.assign(channel=df["channel"].map(lambda c: vocab_label("lead_source", c, lang)))
-    ui.table(df, lang, f"{KEY}.table", f"salescope_channels_{period.start:%Y-%m}_{period.end:%Y-%m}.csv",
-             money=("spend_cny", "cost_per_opportunity_cny", "bookings_first_touch_cny", "bookings_last_touch_cny",
-                    "bookings_linear_cny", "cac_cny"),
-             decimals=("roi_first_touch", "roi_last_touch", "roi_linear", "new_customers_linear"))
+    ui.table(
+        df,
+        lang,
+        f"{KEY}.table",
+        f"salescope_channels_{period.start:%Y-%m}_{period.end:%Y-%m}.csv",
+        money=(
+            "spend_cny",
+            "cost_per_opportunity_cny",
+            "bookings_first_touch_cny",
+            "bookings_last_touch_cny",
+            "bookings_linear_cny",
+            "cac_cny",
+        ),
+        decimals=("roi_first_touch", "roi_last_touch", "roi_linear", "new_customers_linear"),
+    )
 
 
 def render(lang: str) -> None:
@@ -87,8 +109,10 @@ def render(lang: str) -> None:
         return
     st.caption(t("money.chn.caption", lang, period=ui.period_label(period, lang)))
     totals = mq.channel_totals(snap, scope, period)
-    items = [(t(f"money.chn.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.chn.help.{k}", lang))
-             for k, col, kind in KPIS]
+    items = [
+        (t(f"money.chn.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.chn.help.{k}", lang))
+        for k, col, kind in KPIS
+    ]
     ui.cards(items)
     df = mq.channel_table(snap, scope, period)
     if df.empty:

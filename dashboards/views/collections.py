@@ -28,16 +28,36 @@ SALES_TO_CASH = "marts.mart_sales_to_cash"
 
 def _scope_caption(scope: Scope, as_of: object, lang: str) -> None:
     who = "all" if scope.is_everything else ("team" if scope.role == "sales_manager" else "own")
-    st.caption(t(f"money.coll.scope_{who}", lang) + " · " + t("money.as_of", lang, as_of=as_of or fmt.NO_VALUE))
+    st.caption(
+        t(f"money.coll.scope_{who}", lang) + " · " + t("money.as_of", lang, as_of=as_of or fmt.NO_VALUE)
+    )
 
 
 def _kpis(totals: dict, dso: pd.DataFrame | None, lang: str) -> None:
-    money = {k: fmt.money(totals.get(v), lang) for k, v in (
-        ("contract_value", "contract_value_cny"), ("invoiced", "invoiced_cny"), ("collected", "collected_cny"),
-        ("receivables", "receivables_cny"), ("over_90", "ar_over_90"))}
-    values = {**money, "billed_pct": fmt.percent(totals.get("billed_pct")),
-              "collected_pct": fmt.percent(totals.get("collected_pct"))}
-    order = ["contract_value", "invoiced", "collected", "receivables", "billed_pct", "collected_pct", "over_90"]
+    money = {
+        k: fmt.money(totals.get(v), lang)
+        for k, v in (
+            ("contract_value", "contract_value_cny"),
+            ("invoiced", "invoiced_cny"),
+            ("collected", "collected_cny"),
+            ("receivables", "receivables_cny"),
+            ("over_90", "ar_over_90"),
+        )
+    }
+    values = {
+        **money,
+        "billed_pct": fmt.percent(totals.get("billed_pct")),
+        "collected_pct": fmt.percent(totals.get("collected_pct")),
+    }
+    order = [
+        "contract_value",
+        "invoiced",
+        "collected",
+        "receivables",
+        "billed_pct",
+        "collected_pct",
+        "over_90",
+    ]
     if dso is not None and not dso.empty:
         last = dso.iloc[-1]
         values["dso"] = fmt.days(last["dso"], lang)
@@ -67,11 +87,25 @@ def _billed_chart(snap: Snapshot, scope: Scope, period: mq.Period | None, lang: 
     div = fmt.money_axis_divisor(lang)
     x = pd.to_datetime(df["month"])
     hover = "%{x|%Y-%m}<br>%{y:,.1f}<extra>%{fullData.name}</extra>"
-    fig = go.Figure([
-        go.Bar(x=x, y=df["invoiced_cny"] / div, name=t("money.coll.series.invoiced", lang), hovertemplate=hover),
-        go.Bar(x=x, y=df["collected_cny"] / div, name=t("money.coll.series.collected", lang), hovertemplate=hover),
-    ])
-    fig.update_layout(barmode="group", xaxis={"tickformat": "%Y-%m", "dtick": "M1" if len(df) <= 12 else "M3"})
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=x,
+                y=df["invoiced_cny"] / div,
+                name=t("money.coll.series.invoiced", lang),
+                hovertemplate=hover,
+            ),
+            go.Bar(
+                x=x,
+                y=df["collected_cny"] / div,
+                name=t("money.coll.series.collected", lang),
+                hovertemplate=hover,
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="group", xaxis={"tickformat": "%Y-%m", "dtick": "M1" if len(df) <= 12 else "M3"}
+    )
     ui.plot(ui.layout(fig, t("money.coll.chart.billed", lang), t("axis.money", lang)))
     st.caption(t("money.coll.billed_note", lang))
 
@@ -82,8 +116,14 @@ def _dso_chart(dso: pd.DataFrame | None, lang: str) -> None:
     if dso.empty:
         st.info(t("money.no_rows", lang), icon=":material/inbox:")
         return
-    fig = go.Figure(go.Scatter(x=dso["month"], y=dso["dso"], mode="lines+markers",
-                               hovertemplate="%{x|%Y-%m}<br>%{y:.1f}<extra></extra>"))
+    fig = go.Figure(
+        go.Scatter(
+            x=dso["month"],
+            y=dso["dso"],
+            mode="lines+markers",
+            hovertemplate="%{x|%Y-%m}<br>%{y:.1f}<extra></extra>",
+        )
+    )
     fig.update_layout(xaxis={"tickformat": "%Y-%m", "dtick": "M1" if len(dso) <= 12 else "M3"})
     fig.update_layout(yaxis={"rangemode": "tozero"})
     ui.plot(ui.layout(fig, t("money.coll.chart.dso", lang), t("axis.days", lang), legend=False))
@@ -98,10 +138,15 @@ def _overdue(snap: Snapshot, scope: Scope, lang: str) -> None:
     if n == 0:
         st.success(t("money.coll.no_overdue", lang), icon=":material/check_circle:")
         return
-    st.caption(t("money.coll.overdue_caption", lang, n=n, amount=fmt.money(summary.get("overdue_unpaid_cny"), lang)))
+    st.caption(
+        t("money.coll.overdue_caption", lang, n=n, amount=fmt.money(summary.get("overdue_unpaid_cny"), lang))
+    )
     df = mq.overdue_invoices(snap, scope)
-    df = df.assign(aging_bucket=df["aging_bucket"].map(lambda b: t(f"money.aging.{b}", lang)
-                                                        if b in (*mq.AGING_BUCKETS, "paid") else b))
+    df = df.assign(
+        aging_bucket=df["aging_bucket"].map(
+            lambda b: t(f"money.aging.{b}", lang) if b in (*mq.AGING_BUCKETS, "paid") else b
+        )
+    )
     ui.table(df, lang, f"{KEY}.overdue", "salescope_overdue_invoices.csv", money=("amount_cny", "unpaid_cny"))
 
 
@@ -116,17 +161,34 @@ def _sales_to_cash(snap: Snapshot, scope: Scope, lang: str) -> None:
     total = df[df["step"] == "lead_to_cash"].iloc[0]
     steps = df[df["step"] != "lead_to_cash"]
     cells = st.columns(2)
-    cells[0].metric(t("money.s2c.kpi.lead_to_cash", lang), fmt.days(total["median_days"], lang),
-                    help=t("money.s2c.help.lead_to_cash", lang), border=True)
-    cells[1].metric(t("money.s2c.kpi.paid_deals", lang), f"{int(total['deals']):,}",
-                    help=t("money.s2c.help.paid_deals", lang), border=True)
+    cells[0].metric(
+        t("money.s2c.kpi.lead_to_cash", lang),
+        fmt.days(total["median_days"], lang),
+        help=t("money.s2c.help.lead_to_cash", lang),
+        border=True,
+    )
+    cells[1].metric(
+        t("money.s2c.kpi.paid_deals", lang),
+        f"{int(total['deals']):,}",
+        help=t("money.s2c.help.paid_deals", lang),
+        border=True,
+    )
     names = [t(f"money.s2c.step.{s}", lang) for s in steps["step"]]
-    fig = go.Figure(go.Bar(x=steps["median_days"], y=names, orientation="h", customdata=steps["deals"],
-                           hovertemplate="%{y}<br>%{x:.1f}<br>n = %{customdata}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=steps["median_days"],
+            y=names,
+            orientation="h",
+            customdata=steps["deals"],
+            hovertemplate="%{y}<br>%{x:.1f}<br>n = %{customdata}<extra></extra>",
+        )
+    )
     fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"title": {"text": t("axis.days", lang)}})
     ui.plot(ui.layout(fig, t("money.s2c.chart", lang), "", "", legend=False))
     st.caption(t("money.s2c.note", lang))
-    table = df.assign(step=df["step"].map(lambda s: t(f"money.s2c.step.{s}", lang)))[["step", "median_days", "deals"]]
+    table = df.assign(step=df["step"].map(lambda s: t(f"money.s2c.step.{s}", lang)))[
+        ["step", "median_days", "deals"]
+    ]
     ui.table(table, lang, f"{KEY}.sales_to_cash", "salescope_sales_to_cash.csv", decimals=("median_days",))
 
 
@@ -148,8 +210,11 @@ def render(lang: str) -> None:
         months = mq.month_span(snap, month_table, as_of)
         period = ui.period_picker(months, lang, help=t("money.coll.period_help", lang))
         # a trend of one or two months says little: then the DSO line shows the 12 months up to the period's end
-        trend = period if period is None or len(pd.date_range(period.start, period.end, freq="MS")) >= 3 else (
-            ui.period_for("12m", [m for m in months if m <= period.end]))
+        trend = (
+            period
+            if period is None or len(pd.date_range(period.start, period.end, freq="MS")) >= 3
+            else (ui.period_for("12m", [m for m in months if m <= period.end]))
+        )
     totals = mq.collection_totals(snap, scope)
     if not totals.get("contracts"):
         st.info(t("money.coll.no_contracts", lang), icon=":material/inbox:")
@@ -174,11 +239,23 @@ def render(lang: str) -> None:
 
     st.subheader(t("money.coll.contracts", lang))
     df = mq.contracts(snap, scope)
-    df = df.assign(contract_status=df["contract_status"].map(lambda s: vocab_label("contract_status", s, lang)))
-    ui.table(df, lang, f"{KEY}.contracts", "salescope_contracts.csv",
-           money=("contract_value_cny", "invoiced_cny", "collected_cny", "receivables_cny",
-                  *(f"ar_{b}" for b in mq.AGING_BUCKETS)),
-           pct=("billed_pct", "collected_pct"))
+    df = df.assign(
+        contract_status=df["contract_status"].map(lambda s: vocab_label("contract_status", s, lang))
+    )
+    ui.table(
+        df,
+        lang,
+        f"{KEY}.contracts",
+        "salescope_contracts.csv",
+        money=(
+            "contract_value_cny",
+            "invoiced_cny",
+            "collected_cny",
+            "receivables_cny",
+            *(f"ar_{b}" for b in mq.AGING_BUCKETS),
+        ),
+        pct=("billed_pct", "collected_pct"),
+    )
 
 
 pagekit.run_page(KEY, render)

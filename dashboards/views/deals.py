@@ -28,8 +28,11 @@ def _back() -> None:
 
 def _reasons(text: object, lang: str) -> str:
     codes = [c for c in str(text or "").split(";") if c]
-    return "、".join(label(f"reason.{c}", lang, c) for c in codes) if lang == "zh" else ", ".join(
-        label(f"reason.{c}", lang, c) for c in codes)
+    return (
+        "、".join(label(f"reason.{c}", lang, c) for c in codes)
+        if lang == "zh"
+        else ", ".join(label(f"reason.{c}", lang, c) for c in codes)
+    )
 
 
 def _table(df: pd.DataFrame, lang: str, labels: dict[str, str], **kw) -> pd.DataFrame:
@@ -43,8 +46,12 @@ def _score(df: pd.DataFrame, lang: str) -> None:
     if df.empty:
         return
     r = df.iloc[0]
-    st.metric(t("deal.win_probability", lang), fmt.percent(r["win_probability"]), help=t("help.win_probability", lang),
-              border=True)
+    st.metric(
+        t("deal.win_probability", lang),
+        fmt.percent(r["win_probability"]),
+        help=t("help.win_probability", lang),
+        border=True,
+    )
     try:
         reasons = json.loads(r["reasons"] or "{}")
     except ValueError:
@@ -66,12 +73,18 @@ def _deal_page(snap, scope, deal_id: str, lang: str) -> None:
         return
     d = df.iloc[0]
     st.subheader(fmt.plain(d["opportunity_name"] or d["opportunity_id"]))
-    st.caption(" · ".join(fmt.plain(v) for v in (d["opportunity_id"], d["account_name"] or d["account_id"], d["owner"])))
+    st.caption(
+        " · ".join(
+            fmt.plain(v) for v in (d["opportunity_id"], d["account_name"] or d["account_id"], d["owner"])
+        )
+    )
     cells = st.columns(4)
     cells[0].metric(t("col.amount", lang), fmt.money(d["amount_cny"], lang), border=True)
-    cells[1].metric(t("col.stage", lang), vocab_label("stage", d['current_stage'], lang), border=True)
+    cells[1].metric(t("col.stage", lang), vocab_label("stage", d["current_stage"], lang), border=True)
     days = d["days_in_current_stage"]
-    cells[2].metric(t("col.days_in_stage", lang), fmt.NO_VALUE if pd.isna(days) else str(int(days)), border=True)
+    cells[2].metric(
+        t("col.days_in_stage", lang), fmt.NO_VALUE if pd.isna(days) else str(int(days)), border=True
+    )
     cells[3].metric(t("col.pushes", lang), str(int(d["push_count"] or 0)), border=True)
 
     tables = queries.available_tables(snap)
@@ -103,30 +116,62 @@ def _deal_page(snap, scope, deal_id: str, lang: str) -> None:
     st.subheader(t("deal.stages", lang))
     if pagekit.require_tables(snap, lang, "marts.fct_stage_transitions"):
         hist = queries.stage_history(snap, scope, deal_id)
-        hist = hist.assign(stage=hist["stage"].map(lambda s: vocab_label("stage", s, lang)),
-                           next_stage=hist["next_stage"].map(lambda s: vocab_label("stage", s, lang) if s else ""))
-        _table(hist, lang, {"stage": t("col.stage", lang), "entered_at": t("col.entered", lang),
-                            "exited_at": t("col.exited", lang), "days_in_stage": t("col.days_in_stage", lang),
-                            "next_stage": t("col.next_stage", lang), "is_regression": t("col.regression", lang)})
+        hist = hist.assign(
+            stage=hist["stage"].map(lambda s: vocab_label("stage", s, lang)),
+            next_stage=hist["next_stage"].map(lambda s: vocab_label("stage", s, lang) if s else ""),
+        )
+        _table(
+            hist,
+            lang,
+            {
+                "stage": t("col.stage", lang),
+                "entered_at": t("col.entered", lang),
+                "exited_at": t("col.exited", lang),
+                "days_in_stage": t("col.days_in_stage", lang),
+                "next_stage": t("col.next_stage", lang),
+                "is_regression": t("col.regression", lang),
+            },
+        )
     st.subheader(t("deal.touchpoints", lang))
     if pagekit.require_tables(snap, lang, "marts.fct_touchpoints"):
         tp = queries.touchpoints(snap, scope, deal_id)
         if tp.empty:
             st.info(t("deal.no_touchpoints", lang), icon=":material/inbox:")
         else:
-            tp = tp.assign(channel=tp["channel"].map(lambda c: code_label("channel", c, lang)),
-                           direction=tp["direction"].map(lambda d: code_label("cust.direction", d, lang)))
-            _table(tp, lang, {"occurred_at": t("col.when", lang), "channel": t("col.channel", lang),
-                              "direction": t("col.direction", lang), "duration_minutes": t("col.minutes", lang),
-                              "subject": t("col.subject", lang), "by_user": t("col.owner", lang)})
+            tp = tp.assign(
+                channel=tp["channel"].map(lambda c: code_label("channel", c, lang)),
+                direction=tp["direction"].map(lambda d: code_label("cust.direction", d, lang)),
+            )
+            _table(
+                tp,
+                lang,
+                {
+                    "occurred_at": t("col.when", lang),
+                    "channel": t("col.channel", lang),
+                    "direction": t("col.direction", lang),
+                    "duration_minutes": t("col.minutes", lang),
+                    "subject": t("col.subject", lang),
+                    "by_user": t("col.owner", lang),
+                },
+            )
     st.subheader(t("deal.contacts", lang))
     if pagekit.require_tables(snap, lang, "marts.dim_contacts"):
         contacts = queries.deal_contacts(snap, scope, deal_id)
-        shown = _table(contacts, lang, {
-            "contact_name": t("col.contact", lang), "title": t("col.title", lang),
-            "is_decision_maker": t("col.decision_maker", lang), "phone": t("col.phone", lang),
-            "email": t("col.email", lang), "wechat_id": t("col.wechat", lang)})
-        session.download_csv(shown, "deals.contacts", f"salescope_contacts_{deal_id}.csv", lang, key="dl_contacts")
+        shown = _table(
+            contacts,
+            lang,
+            {
+                "contact_name": t("col.contact", lang),
+                "title": t("col.title", lang),
+                "is_decision_maker": t("col.decision_maker", lang),
+                "phone": t("col.phone", lang),
+                "email": t("col.email", lang),
+                "wechat_id": t("col.wechat", lang),
+            },
+        )
+        session.download_csv(
+            shown, "deals.contacts", f"salescope_contacts_{deal_id}.csv", lang, key="dl_contacts"
+        )
 
 
 def render(lang: str) -> None:
@@ -144,8 +189,11 @@ def render(lang: str) -> None:
     flt = global_filters(queries.filter_options(snap, scope), lang)
     has_risk = "marts.mart_deal_risk" in queries.available_tables(snap)
     tables = queries.available_tables(snap)
-    deals = (queries.open_deal_risk(snap, scope, flt, with_scores="ml.deal_scores" in tables) if has_risk
-             else queries.open_deals(snap, scope, flt))
+    deals = (
+        queries.open_deal_risk(snap, scope, flt, with_scores="ml.deal_scores" in tables)
+        if has_risk
+        else queries.open_deals(snap, scope, flt)
+    )
     if has_risk and deals["win_probability"].isna().all():
         deals = deals.drop(columns="win_probability")
     if deals.empty:
@@ -158,23 +206,42 @@ def render(lang: str) -> None:
     else:
         st.caption(t("deals.caption", lang, n=len(deals)))
     labels = {
-        "opportunity_id": t("col.deal_id", lang), "opportunity_name": t("col.deal", lang),
-        "account_name": t("col.account", lang), "owner": t("col.owner", lang), "region": t("col.region", lang),
-        "current_stage": t("col.stage", lang), "amount_cny": t("col.amount", lang),
-        "win_probability": t("deal.win_probability", lang), "is_stalled": t("col.stalled", lang), "risk_reasons": t("col.reasons", lang),
-        "days_in_current_stage": t("col.days_in_stage", lang), "stage_p75_days": t("col.stage_p75", lang),
-        "days_since_last_touch": t("col.since_touch", lang), "push_count": t("col.pushes", lang),
-        "regression_count": t("col.regressions", lang), "expected_close_date": t("col.expected_close", lang),
+        "opportunity_id": t("col.deal_id", lang),
+        "opportunity_name": t("col.deal", lang),
+        "account_name": t("col.account", lang),
+        "owner": t("col.owner", lang),
+        "region": t("col.region", lang),
+        "current_stage": t("col.stage", lang),
+        "amount_cny": t("col.amount", lang),
+        "win_probability": t("deal.win_probability", lang),
+        "is_stalled": t("col.stalled", lang),
+        "risk_reasons": t("col.reasons", lang),
+        "days_in_current_stage": t("col.days_in_stage", lang),
+        "stage_p75_days": t("col.stage_p75", lang),
+        "days_since_last_touch": t("col.since_touch", lang),
+        "push_count": t("col.pushes", lang),
+        "regression_count": t("col.regressions", lang),
+        "expected_close_date": t("col.expected_close", lang),
     }
-    table = deals.assign(current_stage=deals["current_stage"].map(lambda s: vocab_label("stage", s, lang)),
-                         region=deals["region"].map(lambda r: vocab_label("region", r, lang)))  # filters keep codes
+    table = deals.assign(
+        current_stage=deals["current_stage"].map(lambda s: vocab_label("stage", s, lang)),
+        region=deals["region"].map(lambda r: vocab_label("region", r, lang)),
+    )  # filters keep codes
     table = table[[c for c in labels if c in table.columns]].rename(columns=labels)
     event = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="deal_table",
-        column_config={labels["amount_cny"]: st.column_config.NumberColumn(format="localized"),
-                       labels["stage_p75_days"]: st.column_config.NumberColumn(format="%.0f"),
-                       labels["win_probability"]: st.column_config.ProgressColumn(
-                           format="percent", min_value=0.0, max_value=1.0, help=t("help.win_probability", lang))},
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="deal_table",
+        column_config={
+            labels["amount_cny"]: st.column_config.NumberColumn(format="localized"),
+            labels["stage_p75_days"]: st.column_config.NumberColumn(format="%.0f"),
+            labels["win_probability"]: st.column_config.ProgressColumn(
+                format="percent", min_value=0.0, max_value=1.0, help=t("help.win_probability", lang)
+            ),
+        },
     )
     rows = event.selection.rows if event and event.selection else []
     if rows:

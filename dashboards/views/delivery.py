@@ -43,14 +43,24 @@ def _charts(hist: pd.DataFrame, by_status: pd.DataFrame, lang: str) -> None:
     left, right = st.columns(2)
     with left:
         colors = ["#54a24b", "#54a24b", "#f2cf5b", "#f58518", "#e45756", "#e45756", "#b279a2"]
-        fig = go.Figure(go.Bar(x=[t(f"money.dlv.bin.{b}", lang) for b in hist["bin"]], y=hist["projects"],
-                               marker_color=colors[:len(hist)], hovertemplate="%{x}<br>%{y}<extra></extra>"))
+        fig = go.Figure(
+            go.Bar(
+                x=[t(f"money.dlv.bin.{b}", lang) for b in hist["bin"]],
+                y=hist["projects"],
+                marker_color=colors[: len(hist)],
+                hovertemplate="%{x}<br>%{y}<extra></extra>",
+            )
+        )
         fig.update_layout(xaxis={"title": {"text": t("money.dlv.axis.variance", lang)}})
         ui.plot(ui.layout(fig, t("money.dlv.chart.variance", lang), legend=False))
     with right:
         names = [vocab_label("project_status", s, lang) for s in by_status["project_status"]]
-        fig = go.Figure([go.Bar(x=names, y=by_status["projects"], name=t("money.dlv.series.projects", lang)),
-                         go.Bar(x=names, y=by_status["overdue_tasks"], name=t("money.dlv.series.overdue", lang))])
+        fig = go.Figure(
+            [
+                go.Bar(x=names, y=by_status["projects"], name=t("money.dlv.series.projects", lang)),
+                go.Bar(x=names, y=by_status["overdue_tasks"], name=t("money.dlv.series.overdue", lang)),
+            ]
+        )
         fig.update_layout(barmode="group")
         ui.plot(ui.layout(fig, t("money.dlv.chart.status", lang)))
 
@@ -73,18 +83,40 @@ def render(lang: str) -> None:
         return
     info = queries.publish_info(snap)
     st.caption(t("money.as_of", lang, as_of=(info.as_of if info else None) or fmt.NO_VALUE))
-    status = url_choice(t("money.dlv.status", lang), mq.project_statuses(snap, scope), STATUS_PARAM,
-                        lambda v: vocab_label("project_status", v, lang), optional=True,
-                        placeholder=t("filter.all", lang), width=240)
+    status = url_choice(
+        t("money.dlv.status", lang),
+        mq.project_statuses(snap, scope),
+        STATUS_PARAM,
+        lambda v: vocab_label("project_status", v, lang),
+        optional=True,
+        placeholder=t("filter.all", lang),
+        width=240,
+    )
     totals = mq.delivery_totals(snap, scope, status)
     if not totals.get("projects"):
         st.info(t("money.no_rows", lang), icon=":material/inbox:")
         return
-    ui.cards([(t(f"money.dlv.kpi.{k}", lang), _value(totals.get(col), kind, lang), t(f"money.dlv.help.{k}", lang))
-              for k, col, kind in KPIS])
+    ui.cards(
+        [
+            (
+                t(f"money.dlv.kpi.{k}", lang),
+                _value(totals.get(col), kind, lang),
+                t(f"money.dlv.help.{k}", lang),
+            )
+            for k, col, kind in KPIS
+        ]
+    )
     st.subheader(t("money.dlv.docs", lang))
-    ui.cards([(t(f"money.dlv.kpi.doc_{k}", lang), fmt.percent(totals.get(col)), t(f"money.dlv.help.doc_{k}", lang))
-              for k, col in DOC_KPIS])
+    ui.cards(
+        [
+            (
+                t(f"money.dlv.kpi.doc_{k}", lang),
+                fmt.percent(totals.get(col)),
+                t(f"money.dlv.help.doc_{k}", lang),
+            )
+            for k, col in DOC_KPIS
+        ]
+    )
     _charts(mq.variance_histogram(snap, scope, status), mq.projects_by_status(snap, scope), lang)
     st.subheader(t("money.dlv.projects", lang))
     _table(mq.projects(snap, scope, status), lang)

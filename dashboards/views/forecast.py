@@ -23,14 +23,32 @@ PERIOD_TYPES = ("month", "quarter")
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 MARGIN = {"l": 8, "r": 8, "t": 48, "b": 8}
 # (card key, mart column, kind)
-CARDS = (("forecast", "forecast_current_cny", "money"), ("quota", "quota_cny", "money"),
-         ("booked", "bookings_to_date_cny", "money"), ("in_period", "pipeline_in_period_cny", "money"),
-         ("weighted", "weighted_pipeline_cny", "money"), ("coverage", "pipeline_coverage", "ratio"),
-         ("at_start", "forecast_at_start_cny", "money"), ("ape", "forecast_abs_pct_error", "percent"))
-MONEY_COLS = ("quota_cny", "bookings_to_date_cny", "open_pipeline_cny", "pipeline_in_period_cny",
-              "weighted_pipeline_cny", "forecast_at_start_cny", "forecast_current_cny", "actual_bookings_cny",
-              "ml_weighted_cny", "stage_weighted_cny", "actual_cny", "ml_forecast_cny", "stage_forecast_cny",
-              "amount_cny")
+CARDS = (
+    ("forecast", "forecast_current_cny", "money"),
+    ("quota", "quota_cny", "money"),
+    ("booked", "bookings_to_date_cny", "money"),
+    ("in_period", "pipeline_in_period_cny", "money"),
+    ("weighted", "weighted_pipeline_cny", "money"),
+    ("coverage", "pipeline_coverage", "ratio"),
+    ("at_start", "forecast_at_start_cny", "money"),
+    ("ape", "forecast_abs_pct_error", "percent"),
+)
+MONEY_COLS = (
+    "quota_cny",
+    "bookings_to_date_cny",
+    "open_pipeline_cny",
+    "pipeline_in_period_cny",
+    "weighted_pipeline_cny",
+    "forecast_at_start_cny",
+    "forecast_current_cny",
+    "actual_bookings_cny",
+    "ml_weighted_cny",
+    "stage_weighted_cny",
+    "actual_cny",
+    "ml_forecast_cny",
+    "stage_forecast_cny",
+    "amount_cny",
+)
 PCT_COLS = ("forecast_abs_pct_error", "ml_ape", "stage_ape")
 
 
@@ -77,7 +95,11 @@ def _cards(row: pd.Series, lang: str) -> None:
     for cell, (k, col, kind) in zip(cells, CARDS, strict=True):
         v = row[col] if k != "ape" or bool(row["is_closed_period"]) else None
         cell.metric(t(f"fc.kpi.{k}", lang), _show(v, kind, lang), help=t(f"fc.help.{k}", lang), border=True)
-    if pd.isna(row["pipeline_coverage"]) and row["quota_cny"] and row["bookings_to_date_cny"] >= row["quota_cny"]:
+    if (
+        pd.isna(row["pipeline_coverage"])
+        and row["quota_cny"]
+        and row["bookings_to_date_cny"] >= row["quota_cny"]
+    ):
         st.caption(t("fc.quota_met", lang))
 
 
@@ -90,22 +112,52 @@ def _history(snap, scope, period_type: str, level: str, group: str, lang: str) -
         return
     closed = df[df["is_closed_period"]]
     recent = closed.tail(12)["forecast_abs_pct_error"].dropna()
-    st.metric(t("fc.kpi.mape", lang), fmt.percent(recent.mean() if len(recent) else None),
-              help=t("fc.help.mape", lang), border=True)
+    st.metric(
+        t("fc.kpi.mape", lang),
+        fmt.percent(recent.mean() if len(recent) else None),
+        help=t("fc.help.mape", lang),
+        border=True,
+    )
     div = fmt.money_axis_divisor(lang)
     hover = "%{x|%Y-%m}<br>%{y:,.1f}<extra></extra>"
     fig = go.Figure()
-    fig.add_bar(x=df["period_start"], y=df["actual_bookings_cny"] / div, name=t("fc.legend.actual", lang),
-                hovertemplate=hover)
-    fig.add_scatter(x=df["period_start"], y=df["forecast_at_start_cny"] / div, mode="lines+markers",
-                    name=t("fc.kpi.at_start", lang), hovertemplate=hover)
-    fig.update_layout(title={"text": t("fc.chart.accuracy", lang)}, height=320, margin=MARGIN,
-                      legend={"orientation": "h", "y": -0.2}, xaxis={"tickformat": "%Y-%m"},
-                      yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
+    fig.add_bar(
+        x=df["period_start"],
+        y=df["actual_bookings_cny"] / div,
+        name=t("fc.legend.actual", lang),
+        hovertemplate=hover,
+    )
+    fig.add_scatter(
+        x=df["period_start"],
+        y=df["forecast_at_start_cny"] / div,
+        mode="lines+markers",
+        name=t("fc.kpi.at_start", lang),
+        hovertemplate=hover,
+    )
+    fig.update_layout(
+        title={"text": t("fc.chart.accuracy", lang)},
+        height=320,
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.2},
+        xaxis={"tickformat": "%Y-%m"},
+        yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"},
+    )
     st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
     table = df.iloc[::-1].assign(period_start=df["period_start"].iloc[::-1].dt.strftime("%Y-%m"))
-    _table(table, _cols(lang, "period_start", "forecast_at_start_cny", "forecast_current_cny", "actual_bookings_cny",
-                        "forecast_abs_pct_error"), "accuracy", f"salescope_forecast_accuracy_{level}_{group}.csv", lang)
+    _table(
+        table,
+        _cols(
+            lang,
+            "period_start",
+            "forecast_at_start_cny",
+            "forecast_current_cny",
+            "actual_bookings_cny",
+            "forecast_abs_pct_error",
+        ),
+        "accuracy",
+        f"salescope_forecast_accuracy_{level}_{group}.csv",
+        lang,
+    )
 
 
 def _ml(snap, scope, period_type: str, period: str, lang: str) -> None:
@@ -124,20 +176,44 @@ def _ml(snap, scope, period_type: str, period: str, lang: str) -> None:
         if not now.empty:
             r = now.iloc[0]
             cells = st.columns(3)
-            for cell, (k, col) in zip(cells, (("open", "open_pipeline_cny"), ("ml_weighted", "ml_weighted_cny"),
-                                              ("stage_weighted", "stage_weighted_cny")), strict=True):
-                cell.metric(t(f"fc.kpi.{k}", lang), fmt.money(r[col], lang), help=t(f"fc.help.{k}", lang), border=True)
+            for cell, (k, col) in zip(
+                cells,
+                (
+                    ("open", "open_pipeline_cny"),
+                    ("ml_weighted", "ml_weighted_cny"),
+                    ("stage_weighted", "stage_weighted_cny"),
+                ),
+                strict=True,
+            ):
+                cell.metric(
+                    t(f"fc.kpi.{k}", lang), fmt.money(r[col], lang), help=t(f"fc.help.{k}", lang), border=True
+                )
         div = fmt.money_axis_divisor(lang)
         fig = go.Figure()
         for k in ("ml_weighted", "stage_weighted"):
-            fig.add_bar(x=ml["period"], y=ml[f"{k}_cny"] / div, name=t(f"fc.kpi.{k}", lang),
-                        hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>")
-        fig.update_layout(title={"text": t("fc.chart.ml", lang)}, height=320, margin=MARGIN, barmode="group",
-                          legend={"orientation": "h", "y": -0.2}, xaxis={"type": "category"},
-                          yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
+            fig.add_bar(
+                x=ml["period"],
+                y=ml[f"{k}_cny"] / div,
+                name=t(f"fc.kpi.{k}", lang),
+                hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>",
+            )
+        fig.update_layout(
+            title={"text": t("fc.chart.ml", lang)},
+            height=320,
+            margin=MARGIN,
+            barmode="group",
+            legend={"orientation": "h", "y": -0.2},
+            xaxis={"type": "category"},
+            yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"},
+        )
         st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
-        _table(ml, _cols(lang, "period", "open_deals", "open_pipeline_cny", "ml_weighted_cny", "stage_weighted_cny"),
-               "ml", "salescope_forecast_ml.csv", lang)
+        _table(
+            ml,
+            _cols(lang, "period", "open_deals", "open_pipeline_cny", "ml_weighted_cny", "stage_weighted_cny"),
+            "ml",
+            "salescope_forecast_ml.csv",
+            lang,
+        )
     if "ml.forecast_backtest" not in tables:
         return
     bt = sq.ml_backtest(snap, scope)
@@ -146,10 +222,17 @@ def _ml(snap, scope, period_type: str, period: str, lang: str) -> None:
     st.markdown(f"**{t('fc.backtest', lang)}**")
     cells = st.columns(2)
     for cell, k in zip(cells, ("ml_ape", "stage_ape"), strict=True):
-        cell.metric(t(f"fc.kpi.{k}", lang), fmt.percent(bt[k].mean()), help=t("fc.help.backtest", lang), border=True)
+        cell.metric(
+            t(f"fc.kpi.{k}", lang), fmt.percent(bt[k].mean()), help=t("fc.help.backtest", lang), border=True
+        )
     bt = bt.assign(period=bt["period"].astype(str).str[:7])
-    _table(bt, _cols(lang, "period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"),
-           "backtest", "salescope_forecast_backtest.csv", lang)
+    _table(
+        bt,
+        _cols(lang, "period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"),
+        "backtest",
+        "salescope_forecast_backtest.csv",
+        lang,
+    )
 
 
 def _trend(snap, scope, flt, lang: str) -> None:
@@ -166,17 +249,33 @@ def _trend(snap, scope, flt, lang: str) -> None:
     for stage in sq.FUNNEL_STAGES:
         part = df[df["stage"] == stage]
         if not part.empty:
-            fig.add_scatter(x=part["snapshot_date"], y=part["amount_cny"] / div, mode="lines", stackgroup="pipe",
-                            name=vocab_label("stage", stage, lang),
-                            hovertemplate="%{x|%Y-%m-%d}<br>%{y:,.1f}<extra></extra>")
-    fig.update_layout(title={"text": t("fc.chart.trend", lang)}, height=340, margin=MARGIN,
-                      legend={"orientation": "h", "y": -0.2},
-                      yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"})
+            fig.add_scatter(
+                x=part["snapshot_date"],
+                y=part["amount_cny"] / div,
+                mode="lines",
+                stackgroup="pipe",
+                name=vocab_label("stage", stage, lang),
+                hovertemplate="%{x|%Y-%m-%d}<br>%{y:,.1f}<extra></extra>",
+            )
+    fig.update_layout(
+        title={"text": t("fc.chart.trend", lang)},
+        height=340,
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.2},
+        yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"},
+    )
     st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
-    table = df.assign(snapshot_date=df["snapshot_date"].astype(str),
-                      stage=df["stage"].map(lambda s: vocab_label("stage", s, lang)))
-    _table(table, _cols(lang, "snapshot_date", "stage", "amount_cny", "deals"), "trend",
-           "salescope_pipeline_trend.csv", lang)
+    table = df.assign(
+        snapshot_date=df["snapshot_date"].astype(str),
+        stage=df["stage"].map(lambda s: vocab_label("stage", s, lang)),
+    )
+    _table(
+        table,
+        _cols(lang, "snapshot_date", "stage", "amount_cny", "deals"),
+        "trend",
+        "salescope_pipeline_trend.csv",
+        lang,
+    )
 
 
 def render(lang: str) -> None:
@@ -188,26 +287,46 @@ def render(lang: str) -> None:
         return
     scope = current_scope()
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        period_type = url_choice(t("fc.period_type", lang), PERIOD_TYPES, "ptype", lambda o: t(f"fc.ptype.{o}", lang),
-                                 segmented=True)
+        period_type = url_choice(
+            t("fc.period_type", lang),
+            PERIOD_TYPES,
+            "ptype",
+            lambda o: t(f"fc.ptype.{o}", lang),
+            segmented=True,
+        )
         periods = sq.forecast_periods(snap, scope, period_type)
         if not periods:
             st.info(t("page.no_rows", lang), icon=":material/inbox:")
             return
-        period = url_choice(t("fc.period", lang), periods, "pstart", lambda p: _period_label(p, period_type, lang))
+        period = url_choice(
+            t("fc.period", lang), periods, "pstart", lambda p: _period_label(p, period_type, lang)
+        )
     flt = global_filters(queries.filter_options(snap, scope), lang)
     # the row shown: a manager's own team; for everyone else the team or region picked, else the company
     team = sq.manager_team(snap, scope)
-    level, group = (("team", team) if team else ("team", flt.team_id) if flt.team_id
-                    else ("region", flt.region) if flt.region else ("company", "all"))
+    level, group = (
+        ("team", team)
+        if team
+        else ("team", flt.team_id)
+        if flt.team_id
+        else ("region", flt.region)
+        if flt.region
+        else ("company", "all")
+    )
     rows = sq.forecast_rows(snap, scope, period_type, period)
     focus = rows[(rows["level"] == level) & (rows["group_id"] == group)]
     if focus.empty:
         st.info(t("page.no_rows", lang), icon=":material/inbox:")
         return
     r = focus.iloc[0]
-    st.caption(t("fc.showing", lang, group=fmt.plain(_group_label(level, group, r["team_name"], lang)),
-                 period=_period_label(period, period_type, lang)))
+    st.caption(
+        t(
+            "fc.showing",
+            lang,
+            group=fmt.plain(_group_label(level, group, r["team_name"], lang)),
+            period=_period_label(period, period_type, lang),
+        )
+    )
     if flt.owner_user_id:
         st.caption(t("fc.rep_note", lang))
     _cards(r, lang)
@@ -215,13 +334,33 @@ def render(lang: str) -> None:
     _history(snap, scope, period_type, level, group, lang)
     _trend(snap, scope, flt, lang)
     st.subheader(t("fc.levels", lang))
-    table = rows.assign(group=[_group_label(lv, g, n, lang) for lv, g, n in
-                               zip(rows["level"], rows["group_id"], rows["team_name"], strict=True)],
-                        level=rows["level"].map(lambda v: t(f"fc.level.{v}", lang)))
-    _table(table, _cols(lang, "level", "group", "quota_cny", "bookings_to_date_cny", "pipeline_in_period_cny",
-                        "weighted_pipeline_cny", "pipeline_coverage", "forecast_at_start_cny", "forecast_current_cny",
-                        "actual_bookings_cny", "forecast_abs_pct_error"),
-           "levels", f"salescope_forecast_{period_type}_{period}.csv", lang)
+    table = rows.assign(
+        group=[
+            _group_label(lv, g, n, lang)
+            for lv, g, n in zip(rows["level"], rows["group_id"], rows["team_name"], strict=True)
+        ],
+        level=rows["level"].map(lambda v: t(f"fc.level.{v}", lang)),
+    )
+    _table(
+        table,
+        _cols(
+            lang,
+            "level",
+            "group",
+            "quota_cny",
+            "bookings_to_date_cny",
+            "pipeline_in_period_cny",
+            "weighted_pipeline_cny",
+            "pipeline_coverage",
+            "forecast_at_start_cny",
+            "forecast_current_cny",
+            "actual_bookings_cny",
+            "forecast_abs_pct_error",
+        ),
+        "levels",
+        f"salescope_forecast_{period_type}_{period}.csv",
+        lang,
+    )
 
 
 pagekit.run_page(KEY, render)

@@ -42,28 +42,57 @@ def _cards(stages: pd.DataFrame, lang: str) -> None:
         ("entered", fmt.NO_VALUE if entered is None else f"{int(entered):,}", None),
         ("won", fmt.NO_VALUE if won is None else f"{int(won):,}", None),
         ("overall", fmt.percent(won / entered if entered else None), None),
-        ("bottleneck", fmt.NO_VALUE if neck.empty else _stage(neck.iloc[0]["stage"], lang),
-         None if neck.empty else t("fn.bottleneck_delta", lang, v=fmt.percent(neck.iloc[0]["passing_conversion"]))),
+        (
+            "bottleneck",
+            fmt.NO_VALUE if neck.empty else _stage(neck.iloc[0]["stage"], lang),
+            None
+            if neck.empty
+            else t("fn.bottleneck_delta", lang, v=fmt.percent(neck.iloc[0]["passing_conversion"])),
+        ),
     )
     for cell, (k, v, delta) in zip(st.columns(4), cards, strict=True):
-        cell.metric(t(f"fn.kpi.{k}", lang), v, delta, help=t(f"fn.help.{k}", lang), border=True, delta_color="off",
-                    delta_arrow="off")
+        cell.metric(
+            t(f"fn.kpi.{k}", lang),
+            v,
+            delta,
+            help=t(f"fn.help.{k}", lang),
+            border=True,
+            delta_color="off",
+            delta_arrow="off",
+        )
 
 
 def _charts(stages: pd.DataFrame, lang: str) -> None:
     names = stages["stage"].map(lambda s: _stage(s, lang))
     funnel = go.Figure(go.Funnel(y=names, x=stages["reached_count"], textinfo="value+percent initial"))
-    funnel.update_layout(title={"text": t("fn.chart.funnel", lang)}, height=360, margin=MARGIN, showlegend=False)
+    funnel.update_layout(
+        title={"text": t("fn.chart.funnel", lang)}, height=360, margin=MARGIN, showlegend=False
+    )
     conv = stages[stages["passing_conversion"].notna()]
     colors = [BOTTLENECK_COLOR if b else BAR_COLOR for b in conv["is_bottleneck"]]
     bars = go.Figure()
-    bars.add_bar(x=conv["stage"].map(lambda s: _stage(s, lang)), y=conv["passing_conversion"], marker_color=colors,
-                 name=t("fn.col.passing_conversion", lang), hovertemplate="%{x}<br>%{y:.1%}<extra></extra>")
-    bars.add_scatter(x=conv["stage"].map(lambda s: _stage(s, lang)), y=conv["strict_conversion"], mode="markers",
-                     marker={"symbol": "diamond", "size": 10, "color": "#444"},
-                     name=t("fn.col.strict_conversion", lang), hovertemplate="%{x}<br>%{y:.1%}<extra></extra>")
-    bars.update_layout(title={"text": t("fn.chart.conversion", lang)}, height=360, margin=MARGIN,
-                       legend={"orientation": "h", "y": -0.25}, yaxis={"tickformat": ".0%", "range": [0, 1.05]})
+    bars.add_bar(
+        x=conv["stage"].map(lambda s: _stage(s, lang)),
+        y=conv["passing_conversion"],
+        marker_color=colors,
+        name=t("fn.col.passing_conversion", lang),
+        hovertemplate="%{x}<br>%{y:.1%}<extra></extra>",
+    )
+    bars.add_scatter(
+        x=conv["stage"].map(lambda s: _stage(s, lang)),
+        y=conv["strict_conversion"],
+        mode="markers",
+        marker={"symbol": "diamond", "size": 10, "color": "#444"},
+        name=t("fn.col.strict_conversion", lang),
+        hovertemplate="%{x}<br>%{y:.1%}<extra></extra>",
+    )
+    bars.update_layout(
+        title={"text": t("fn.chart.conversion", lang)},
+        height=360,
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.25},
+        yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+    )
     for col, fig in zip(st.columns(2), (funnel, bars), strict=True):
         with col:
             st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
@@ -73,17 +102,33 @@ def _charts(stages: pd.DataFrame, lang: str) -> None:
 
 def _stage_table(stages: pd.DataFrame, days: pd.DataFrame, lang: str, suffix: str) -> None:
     df = stages.merge(days[["stage", "median"]], on="stage", how="left") if not days.empty else stages
-    df = df.assign(stage=df["stage"].map(lambda s: _stage(s, lang)),
-                   is_bottleneck=df["is_bottleneck"].map(lambda b: t("fn.bottleneck_mark", lang) if b else ""))
-    cols = {c: t(f"fn.col.{c}", lang) for c in ("stage", "reached_count", "passed_count", "strict_next_count",
-                                                  "passing_conversion", "strict_conversion", "median",
-                                                  "is_bottleneck")}
+    df = df.assign(
+        stage=df["stage"].map(lambda s: _stage(s, lang)),
+        is_bottleneck=df["is_bottleneck"].map(lambda b: t("fn.bottleneck_mark", lang) if b else ""),
+    )
+    cols = {
+        c: t(f"fn.col.{c}", lang)
+        for c in (
+            "stage",
+            "reached_count",
+            "passed_count",
+            "strict_next_count",
+            "passing_conversion",
+            "strict_conversion",
+            "median",
+            "is_bottleneck",
+        )
+    }
     shown = df[[c for c in cols if c in df.columns]].rename(columns=cols)
-    config = {cols[c]: st.column_config.NumberColumn(format="percent", help=t(f"fn.help.{c}", lang))
-              for c in ("passing_conversion", "strict_conversion")}
+    config = {
+        cols[c]: st.column_config.NumberColumn(format="percent", help=t(f"fn.help.{c}", lang))
+        for c in ("passing_conversion", "strict_conversion")
+    }
     config[cols["median"]] = st.column_config.NumberColumn(format="%.1f")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    session.download_csv(shown, f"{KEY}.stages", f"salescope_funnel_{suffix}.csv", lang, key="dl_funnel_stages")
+    session.download_csv(
+        shown, f"{KEY}.stages", f"salescope_funnel_{suffix}.csv", lang, key="dl_funnel_stages"
+    )
 
 
 def _days(days: pd.DataFrame, lang: str) -> None:
@@ -91,10 +136,24 @@ def _days(days: pd.DataFrame, lang: str) -> None:
     if days.empty:
         return
     names = days["stage"].map(lambda s: _stage(s, lang)).tolist()
-    fig = go.Figure(go.Box(x=names, q1=days["q1"], median=days["median"], q3=days["q3"], lowerfence=days["p10"],
-                           upperfence=days["p90"], name=t("fn.days", lang), showlegend=False))
-    fig.update_layout(title={"text": t("fn.chart.days", lang)}, height=340, margin=MARGIN,
-                      yaxis={"title": {"text": t("axis.days", lang)}, "rangemode": "tozero"})
+    fig = go.Figure(
+        go.Box(
+            x=names,
+            q1=days["q1"],
+            median=days["median"],
+            q3=days["q3"],
+            lowerfence=days["p10"],
+            upperfence=days["p90"],
+            name=t("fn.days", lang),
+            showlegend=False,
+        )
+    )
+    fig.update_layout(
+        title={"text": t("fn.chart.days", lang)},
+        height=340,
+        margin=MARGIN,
+        yaxis={"title": {"text": t("axis.days", lang)}, "rangemode": "tozero"},
+    )
     st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
     st.caption(t("fn.chart.days_note", lang))
 
@@ -109,7 +168,9 @@ def _group_name(by: str, g: str, team_names: dict[str, str], lang: str) -> str:
 
 def _breakdown(snap, scope, f: sq.FunnelFilter, team_names: dict[str, str], lang: str, suffix: str) -> None:
     st.subheader(t("fn.breakdown", lang))
-    by = url_choice(t("fn.breakdown_by", lang), BREAKDOWNS, "by", lambda b: t(f"fn.by.{b}", lang), segmented=True)
+    by = url_choice(
+        t("fn.breakdown_by", lang), BREAKDOWNS, "by", lambda b: t(f"fn.by.{b}", lang), segmented=True
+    )
     df = sq.funnel_breakdown(snap, scope, f, by)
     if df.empty:
         st.info(t("page.no_rows", lang), icon=":material/inbox:")
@@ -119,13 +180,29 @@ def _breakdown(snap, scope, f: sq.FunnelFilter, team_names: dict[str, str], lang
     groups = list(dict.fromkeys(conv["grp"]))
     stages = [s for s in sq.FUNNEL_STAGES if s in set(conv["stage"])]
     # reshaping the SQL result for display only: one row per group, one column per stage
-    z = conv.pivot(index="grp", columns="stage", values="passing_conversion").reindex(index=groups, columns=stages)
+    z = conv.pivot(index="grp", columns="stage", values="passing_conversion").reindex(
+        index=groups, columns=stages
+    )
     z.columns.name = None
-    heat = go.Figure(go.Heatmap(z=z.values, x=[_stage(s, lang) for s in stages], y=groups, colorscale="RdYlGn",
-                                zmin=0, zmax=1, texttemplate="%{z:.0%}",
-                                hovertemplate="%{y} · %{x}<br>%{z:.1%}<extra></extra>", colorbar={"tickformat": ".0%"}))
-    heat.update_layout(title={"text": t("fn.chart.heat", lang)}, height=max(280, 60 + 26 * len(groups)),
-                       margin=MARGIN, yaxis={"type": "category", "autorange": "reversed"})
+    heat = go.Figure(
+        go.Heatmap(
+            z=z.values,
+            x=[_stage(s, lang) for s in stages],
+            y=groups,
+            colorscale="RdYlGn",
+            zmin=0,
+            zmax=1,
+            texttemplate="%{z:.0%}",
+            hovertemplate="%{y} · %{x}<br>%{z:.1%}<extra></extra>",
+            colorbar={"tickformat": ".0%"},
+        )
+    )
+    heat.update_layout(
+        title={"text": t("fn.chart.heat", lang)},
+        height=max(280, 60 + 26 * len(groups)),
+        margin=MARGIN,
+        yaxis={"type": "category", "autorange": "reversed"},
+    )
     st.plotly_chart(heat, config=CHART_CONFIG, width="stretch")
     entered = df[df["stage_order"] == 1].set_index("grp")["reached_count"]
     necks = df[df["is_bottleneck"]].set_index("grp")["stage"]
@@ -134,8 +211,9 @@ def _breakdown(snap, scope, f: sq.FunnelFilter, team_names: dict[str, str], lang
     table[t("fn.col.is_bottleneck", lang)] = [_stage(necks[g], lang) if g in necks else "" for g in groups]
     config = {_stage(s, lang): st.column_config.NumberColumn(format="percent") for s in stages}
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)
-    session.download_csv(table, f"{KEY}.by_{by}", f"salescope_funnel_by_{by}_{suffix}.csv", lang,
-                         key="dl_funnel_breakdown")
+    session.download_csv(
+        table, f"{KEY}.by_{by}", f"salescope_funnel_by_{by}_{suffix}.csv", lang, key="dl_funnel_breakdown"
+    )
 
 
 def render(lang: str) -> None:
@@ -152,15 +230,27 @@ def render(lang: str) -> None:
         return
     with st.container(horizontal=True, vertical_alignment="bottom"):
         window = url_choice(t("fn.window", lang), WINDOWS, "cohorts", lambda w: t(f"fn.window.{w}", lang))
-        source = url_choice(t("fn.source", lang), sources, "source", lambda s: vocab_label("lead_source", s, lang),
-                            optional=True, placeholder=t("filter.all", lang))
+        source = url_choice(
+            t("fn.source", lang),
+            sources,
+            "source",
+            lambda s: vocab_label("lead_source", s, lang),
+            optional=True,
+            placeholder=t("filter.all", lang),
+        )
     options = queries.filter_options(snap, scope)
     flt = global_filters(options, lang)
     team_names = dict(zip(options["team_id"], options["team_name"], strict=False))
     newest = cohorts[: int(window)] if window != "all" else cohorts
     has_facts = "marts.fct_stage_transitions" in queries.available_tables(snap)  # a rep's funnel needs them
-    f = sq.FunnelFilter(cohort_from=newest[-1], cohort_to=newest[0], lead_source=source, region=flt.region,
-                        team_id=flt.team_id, owner_user_id=flt.owner_user_id if has_facts else None)
+    f = sq.FunnelFilter(
+        cohort_from=newest[-1],
+        cohort_to=newest[0],
+        lead_source=source,
+        region=flt.region,
+        team_id=flt.team_id,
+        owner_user_id=flt.owner_user_id if has_facts else None,
+    )
     st.caption(t("fn.cohorts", lang, start=f.cohort_from, end=f.cohort_to))
     stages = sq.funnel_stages(snap, scope, f)
     if stages.empty or not stages["reached_count"].sum():

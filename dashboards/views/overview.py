@@ -121,9 +121,20 @@ def _kpi_cards(complete: pd.DataFrame, window: pd.DataFrame, lang: str) -> None:
 # (key, column, value format, delta format, delta colour): the cards under the first four, when present
 EXTRA_KPIS: tuple[tuple[str, str, Callable, Callable, str], ...] = (
     ("attainment", "attainment", lambda v, _l: fmt.percent(v), fmt.points, "normal"),
-    ("pipeline_coverage", "coverage", lambda v, _l: fmt.NO_VALUE if pd.isna(v) else f"{v:.2f}",
-     lambda v, _l: f"{v:+.2f}", "normal"),
-    ("nps", "nps", lambda v, _l: fmt.NO_VALUE if pd.isna(v) else f"{v:.0f}", lambda v, _l: f"{v:+.0f}", "normal"),
+    (
+        "pipeline_coverage",
+        "coverage",
+        lambda v, _l: fmt.NO_VALUE if pd.isna(v) else f"{v:.2f}",
+        lambda v, _l: f"{v:+.2f}",
+        "normal",
+    ),
+    (
+        "nps",
+        "nps",
+        lambda v, _l: fmt.NO_VALUE if pd.isna(v) else f"{v:.0f}",
+        lambda v, _l: f"{v:+.0f}",
+        "normal",
+    ),
     ("dso", "dso", fmt.days, partial(fmt.days, signed=True), "inverse"),
 )
 
@@ -139,14 +150,20 @@ def _extra_cards(extra: pd.DataFrame, latest: pd.Timestamp, window_start: pd.Tim
     cur = complete.iloc[-1]
     prev = complete.iloc[-2] if len(complete) > 1 else None
     window = complete[complete["month"] >= window_start]
-    for cell, (key, col, fmt_value, fmt_delta, delta_color) in zip(st.columns(len(shown)), shown, strict=True):
+    for cell, (key, col, fmt_value, fmt_delta, delta_color) in zip(
+        st.columns(len(shown)), shown, strict=True
+    ):
         diff = _diff(cur, prev, col)
         with cell, st.container(border=True):
             st.metric(
-                t(f"kpi.{key}", lang), fmt_value(cur[col], lang), None if diff is None else fmt_delta(diff, lang),
-                help=t(f"help.{key}", lang), delta_color=delta_color,
+                t(f"kpi.{key}", lang),
+                fmt_value(cur[col], lang),
+                None if diff is None else fmt_delta(diff, lang),
+                help=t(f"help.{key}", lang),
+                delta_color=delta_color,
                 delta_description=t("kpi.vs_prev", lang) if diff is not None else None,
-                chart_data=[float(v) for v in window[col].dropna()] or None, chart_type="line",
+                chart_data=[float(v) for v in window[col].dropna()] or None,
+                chart_type="line",
             )
 
 

@@ -58,22 +58,31 @@ def render(lang: str) -> None:
     names = [u.username for u in store.list_users()]
     role_fmt = lambda r: vocab_label("role", r, lang)  # noqa: E731
 
-    with st.expander(t("users.add", lang), icon=":material/person_add:"), st.form("add_user", clear_on_submit=True):
+    with (
+        st.expander(t("users.add", lang), icon=":material/person_add:"),
+        st.form("add_user", clear_on_submit=True),
+    ):
         username = st.text_input(t("ucol.username", lang))
         display = st.text_input(t("ucol.name", lang))
         role = st.selectbox(t("ucol.role", lang), ROLES, format_func=role_fmt)
         crm = st.text_input(t("ucol.crm_user", lang), help=t("users.crm_help", lang))
         if st.form_submit_button(t("users.add", lang), type="primary"):
             pw = new_password()
-            _act(lambda: store.add_user(username, pw, role, display_name=display or None, crm_user_id=crm or None),
-                 t("users.added", lang, user=username, password=pw))
+            _act(
+                lambda: store.add_user(
+                    username, pw, role, display_name=display or None, crm_user_id=crm or None
+                ),
+                t("users.added", lang, user=username, password=pw),
+            )
             st.rerun()
 
     with st.expander(t("users.change", lang), icon=":material/manage_accounts:"), st.form("change_user"):
         who = st.selectbox(t("ucol.username", lang), names, index=None)
         action = st.radio(
-            t("users.action", lang), ("set_role", "disable", "enable", "unlock", "reset_password"),
-            format_func=lambda a: t(f"users.action.{a}", lang), horizontal=True,
+            t("users.action", lang),
+            ("set_role", "disable", "enable", "unlock", "reset_password"),
+            format_func=lambda a: t(f"users.action.{a}", lang),
+            horizontal=True,
         )
         new_role = st.selectbox(t("ucol.role", lang), ROLES, format_func=role_fmt, key="new_role")
         crm = st.text_input(t("ucol.crm_user", lang), key="new_crm", help=t("users.crm_help", lang))
@@ -93,9 +102,14 @@ def render(lang: str) -> None:
 
     st.subheader(t("users.audit", lang))
     audit = pd.DataFrame(store.audit_log(500), columns=["id", "at", "username", "event", "detail"])
-    audit = audit.drop(columns="id").rename(columns={
-        "at": t("acol.at", lang), "username": t("ucol.username", lang), "event": t("acol.event", lang),
-        "detail": t("acol.detail", lang)})
+    audit = audit.drop(columns="id").rename(
+        columns={
+            "at": t("acol.at", lang),
+            "username": t("ucol.username", lang),
+            "event": t("acol.event", lang),
+            "detail": t("acol.detail", lang),
+        }
+    )
     st.dataframe(audit, hide_index=True, width="stretch")
     session.download_csv(audit, "users.audit", "salescope_audit.csv", lang, key="dl_audit")
 

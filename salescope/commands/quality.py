@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
 
 def quality(
     fix_list: Annotated[
-        Path | None, typer.Option("--fix-list", help="Write every quarantined or flagged record with its fix to this CSV.")
+        Path | None,
+        typer.Option(
+            "--fix-list", help="Write every quarantined or flagged record with its fix to this CSV."
+        ),
     ] = None,
     home: Annotated[
         Path | None, typer.Option("--home", help="Runtime folder (default: $SALESCOPE_HOME or ./.salescope).")
@@ -50,7 +53,9 @@ def quality(
             table.add_column(col)
         for suite, st, n, fb, fw, _unexpected, keys in report.suite_results(con, run_id):
             c = {"passed": "green", "warnings": "yellow", "failed": "red"}.get(st, "bright_black")
-            table.add_row(suite, f"[{c}]{st}[/]", str(n), str(fb), str(fw), ", ".join(json.loads(keys or "[]")[:3]))
+            table.add_row(
+                suite, f"[{c}]{st}[/]", str(n), str(fb), str(fw), ", ".join(json.loads(keys or "[]")[:3])
+            )
         console.print(table)
         issues = Table(title="top issues (this run's flags and the current quarantine)")
         for col in ("entity", "kind", "severity", "records", "example key"):

@@ -43,15 +43,26 @@ HomeOpt = Annotated[
 
 
 def run(
-    source: Annotated[Path | None, typer.Option("--source", help="Folder of export files. Omit for demo data.")] = None,
+    source: Annotated[
+        Path | None, typer.Option("--source", help="Folder of export files. Omit for demo data.")
+    ] = None,
     scale: Annotated[float, typer.Option(help="Demo data scale (without --source).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Demo data seed (without --source).")] = 7,
     as_of: Annotated[
-        str | None, typer.Option(help="Metrics as of this date (default: the demo's export date, or the data's latest event).")
+        str | None,
+        typer.Option(
+            help="Metrics as of this date (default: the demo's export date, or the data's latest event)."
+        ),
     ] = None,
-    wait: Annotated[float, typer.Option(
-        help="Seconds to wait while another run holds the warehouse (default 0: exit 2 at once).")] = 0.0,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Stream dbt and Dagster logs to the terminal too.")] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait while another run holds the warehouse (default 0: exit 2 at once)."
+        ),
+    ] = 0.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Stream dbt and Dagster logs to the terminal too.")
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Ingest -> dbt build -> quality gate -> ML -> publish. Exits 0 only when a snapshot was published.
@@ -78,8 +89,9 @@ def run_pipeline(s: Settings, source: Path, as_of: date | None, *, wait: float =
     return execute_with_display(s, source, as_of, wait=wait) == 0
 
 
-def execute_with_display(s: Settings, source: Path, as_of: date | None, *, wait: float = 0.0,
-                         verbose: bool = False) -> int:
+def execute_with_display(
+    s: Settings, source: Path, as_of: date | None, *, wait: float = 0.0, verbose: bool = False
+) -> int:
     """Run the graph with the progress display; print the summary; return the exit code."""
     from orchestration.dbt_prepare import ensure_manifest
     from orchestration.run_guard import WarehouseBusy
@@ -89,15 +101,24 @@ def execute_with_display(s: Settings, source: Path, as_of: date | None, *, wait:
     started = time.perf_counter()
     try:
         with captured_output(log_path, tee=verbose) as terminal:
-            out = Console(file=terminal, stderr=False, force_terminal=console.is_terminal,
-                          width=console.width)
+            out = Console(
+                file=terminal, stderr=False, force_terminal=console.is_terminal, width=console.width
+            )
             display = RunDisplay(out)
             with display.live():
-                outcome = execute(s, source, as_of, observer=display, wait=wait,
-                                  prepare=lambda: (display.preparing("preparing the dbt project"), ensure_manifest(s)))
+                outcome = execute(
+                    s,
+                    source,
+                    as_of,
+                    observer=display,
+                    wait=wait,
+                    prepare=lambda: (display.preparing("preparing the dbt project"), ensure_manifest(s)),
+                )
     except WarehouseBusy as busy:
-        console.print(f"[bold red]busy:[/] {busy}.\n  Wait for it (`salescope run --wait 600`), see it "
-                      "(`salescope status`) or stop it (`salescope stop`).")
+        console.print(
+            f"[bold red]busy:[/] {busy}.\n  Wait for it (`salescope run --wait 600`), see it "
+            "(`salescope status`) or stop it (`salescope stop`)."
+        )
         return 2
     except RunInterrupted as stop_:
         console.print(f"[yellow]stopped:[/] {stop_}. Everything was released; log: {log_path}")
@@ -117,12 +138,17 @@ def demo_source(s: Settings, scale: float, seed: int) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     with console.status("generating demo data…") as status:
-        run_generator(out, scale=scale, seed=seed, progress=lambda m: status.update(f"generating demo data: {m}"))
-    console.print(f"generated demo data (scale {scale:g}, seed {seed}) in {time.perf_counter() - started:.1f}s: {out}")
+        run_generator(
+            out, scale=scale, seed=seed, progress=lambda m: status.update(f"generating demo data: {m}")
+        )
+    console.print(
+        f"generated demo data (scale {scale:g}, seed {seed}) in {time.perf_counter() - started:.1f}s: {out}"
+    )
     return out
 
 
 # --- logs -----------------------------------------------------------------------------------------------
+
 
 def new_log_path(s: Settings) -> Path:
     s.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -180,6 +206,7 @@ def _tee(read_end: int, log, terminal_fd: int) -> None:
 
 # --- the progress display -------------------------------------------------------------------------------
 
+
 class RunDisplay:  # implements orchestration.runner.RunObserver
     """One table: the current step with its elapsed time, and each finished step's result.
 
@@ -202,8 +229,13 @@ class RunDisplay:  # implements orchestration.runner.RunObserver
         if not self.out.is_terminal:
             yield
             return
-        with Live(self._render(), console=self.out, refresh_per_second=4, transient=False,
-                  get_renderable=self._render) as live:
+        with Live(
+            self._render(),
+            console=self.out,
+            refresh_per_second=4,
+            transient=False,
+            get_renderable=self._render,
+        ) as live:
             self._live = live
             yield
         self._live = None
@@ -267,10 +299,13 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
         try:
             files = con.execute(
                 """SELECT entity, status, rows_read, rows_loaded, rows_quarantined FROM ops.load_log
-                   WHERE run_id = ? ORDER BY entity""", [outcome.run_id]).fetchall()
+                   WHERE run_id = ? ORDER BY entity""",
+                [outcome.run_id],
+            ).fetchall()
             issues = con.execute(
                 "SELECT kind, action, count(*) FROM quality.issues WHERE run_id = ? GROUP BY 1, 2 ORDER BY 3 DESC",
-                [outcome.run_id]).fetchall()
+                [outcome.run_id],
+            ).fetchall()
         except duckdb.Error:
             files, issues = [], []
         finally:
@@ -278,7 +313,9 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
         if files and all(f[1] == "unchanged" for f in files):
             console.print(f"{len(files)} files unchanged since the last load")
         elif files:
-            table = Table(box=box.SIMPLE_HEAD, show_edge=False, title=f"run {outcome.run_id[:8]}: files loaded")
+            table = Table(
+                box=box.SIMPLE_HEAD, show_edge=False, title=f"run {outcome.run_id[:8]}: files loaded"
+            )
             for col in ("entity", "status", "read", "loaded", "quarantined"):
                 table.add_column(col, justify="left" if col in {"entity", "status"} else "right")
             for entity, status_, read, loaded, quarantined in files:
@@ -290,8 +327,11 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
             console.print("data issues: " + ", ".join(f"{k} ({a}) {n:,}" for k, a, n in issues))
     for step, error in outcome.failures():
         console.print(f"[red]step {step} failed:[/] {error}")
-    verdict = ("[green]published[/]" if outcome.published
-               else "[red]NOT published[/] (the previous snapshot, if any, is unchanged)")
+    verdict = (
+        "[green]published[/]"
+        if outcome.published
+        else "[red]NOT published[/] (the previous snapshot, if any, is unchanged)"
+    )
     console.print(f"{verdict} in {elapsed:.1f}s")
     console.print(f"  serving snapshot: {s.serving_path}")
     console.print(f"  log:              {log_path}")
@@ -300,6 +340,7 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
 
 
 # --- status and stop ------------------------------------------------------------------------------------
+
 
 def status(home: HomeOpt = None) -> None:
     """Who holds the warehouse now, unfinished runs (and whether their process lives), the latest log."""
@@ -319,13 +360,17 @@ def status(home: HomeOpt = None) -> None:
 
         instance = DagsterInstance.from_config(str(dagster_home(s)))
         for info in recovery.unfinished_runs(instance):
-            state = {True: "alive", False: "DEAD (the next run cleans it up)", None: "no process recorded"}[info.alive]
+            state = {True: "alive", False: "DEAD (the next run cleans it up)", None: "no process recorded"}[
+                info.alive
+            ]
             console.print(f"  {info.describe()}: {state}")
     logs = sorted(s.logs_dir.glob("run-*.log")) if s.logs_dir.exists() else []
     if logs:
         console.print(f"latest log: {logs[-1]}")
     if s.serving_path.exists():
-        when = datetime.fromtimestamp(s.serving_path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+        when = (
+            datetime.fromtimestamp(s.serving_path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+        )
         console.print(f"serving snapshot: {s.serving_path} (published {when})")
 
 
@@ -354,6 +399,9 @@ def stop(
     while time.monotonic() < deadline and process_alive(holder.pid):
         time.sleep(0.2)
     if process_alive(holder.pid):
-        fail(f"pid {holder.pid} did not stop within {timeout:.0f}s; `kill -9 {holder.pid}` is safe "
-              "(the next run recovers), then run again", code=1)
+        fail(
+            f"pid {holder.pid} did not stop within {timeout:.0f}s; `kill -9 {holder.pid}` is safe "
+            "(the next run recovers), then run again",
+            code=1,
+        )
     console.print("stopped; the last published snapshot is still serving")

@@ -17,14 +17,18 @@ from rich.table import Table
 from salescope.settings import Settings
 
 console = Console(stderr=True)
-users_app = typer.Typer(help="Dashboard users: add, list, change roles, disable, reset passwords.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Dashboard users: add, list, change roles, disable, reset passwords.", no_args_is_help=True
+)
 
 HomeOpt = Annotated[
     Path | None, typer.Option("--home", help="Runtime folder (default: $SALESCOPE_HOME or ./.salescope).")
 ]
 CrmOpt = Annotated[
     str | None,
-    typer.Option("--crm-user", help="The CRM user_id (marts.dim_users) a sales_rep or sales_manager sees rows of."),
+    typer.Option(
+        "--crm-user", help="The CRM user_id (marts.dim_users) a sales_rep or sales_manager sees rows of."
+    ),
 ]
 PasswordOpt = Annotated[
     str | None, typer.Option("--password", help="Omit to be asked (or to get a random one with --generate).")
@@ -71,7 +75,9 @@ def _password(password: str | None, generate: bool) -> str:
 @users_app.command("add")
 def add(
     username: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", help="sales_rep, sales_manager, finance, executive, data_steward, admin.")],
+    role: Annotated[
+        str, typer.Option("--role", help="sales_rep, sales_manager, finance, executive, data_steward, admin.")
+    ],
     crm_user: CrmOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
     password: PasswordOpt = None,
@@ -97,8 +103,13 @@ def list_(home: HomeOpt = None) -> None:
         table.add_column(col)
     for u in _store(home).list_users():
         table.add_row(
-            u.username, u.display_name, u.role, u.crm_user_id or "", "yes" if u.is_active else "no",
-            u.locked_until.strftime("%Y-%m-%d %H:%M UTC") if u.is_locked(now) else "", str(u.failed_attempts),
+            u.username,
+            u.display_name,
+            u.role,
+            u.crm_user_id or "",
+            "yes" if u.is_active else "no",
+            u.locked_until.strftime("%Y-%m-%d %H:%M UTC") if u.is_locked(now) else "",
+            str(u.failed_attempts),
         )
     Console().print(table)
 
@@ -152,7 +163,9 @@ def reset_password(
 
 
 @users_app.command("audit")
-def audit(limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50, home: HomeOpt = None) -> None:
+def audit(
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50, home: HomeOpt = None
+) -> None:
     """Show the audit log: logins, logouts, lockouts, exports."""
     table = Table(title="audit log")
     for col in ("at (UTC)", "user", "event", "detail"):

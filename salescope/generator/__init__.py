@@ -43,8 +43,9 @@ def generate(
     Raises ValueError for arguments it cannot honour (unknown format, scale <= 0, an xlsx entity over
     Excel's row limit, ...), with what to do instead.
     """
-    opts = validate(out_dir, scale=scale, seed=seed, fmt=fmt, encoding=encoding, defect_rate=defect_rate,
-                    as_of=as_of)
+    opts = validate(
+        out_dir, scale=scale, seed=seed, fmt=fmt, encoding=encoding, defect_rate=defect_rate, as_of=as_of
+    )
     say = progress or (lambda _m: None)
     if opts.fmt == "xlsx" and opts.scale * ACTIVITIES_PER_SCALE > 1.1 * export.EXCEL_MAX_ROWS:  # fail fast
         raise ValueError(
@@ -57,8 +58,13 @@ def generate(
 
     say("defects")
     injections = {
-        e.name: inject(e.name, world.tables[e.name], opts.defect_rate, stream(opts.seed, f"defects:{e.name}"),
-                       tl.as_of_day)
+        e.name: inject(
+            e.name,
+            world.tables[e.name],
+            opts.defect_rate,
+            stream(opts.seed, f"defects:{e.name}"),
+            tl.as_of_day,
+        )
         for e in ENTITIES
     }
     rows = {name: inj.table.num_rows + len(inj.duplicates) for name, inj in injections.items()}
@@ -76,7 +82,9 @@ def generate(
         say(f"writing {e.name}")
         rng = stream(opts.seed, f"render:{e.name}:{opts.fmt}")
         columns = export.output_columns(e, injections[e.name], opts.fmt, opts.messy, rng)
-        export.write_entity(opts.out_dir / f"{e.name}.{opts.fmt}", e, columns, opts.fmt, opts.encoding, opts.messy)
+        export.write_entity(
+            opts.out_dir / f"{e.name}.{opts.fmt}", e, columns, opts.fmt, opts.encoding, opts.messy
+        )
     export.write_truth(opts.out_dir, world.opportunity_outcomes, world.customer_future)
     manifest = {
         "seed": opts.seed,

@@ -91,8 +91,11 @@ def build_accounts(tl: Timeline, scale: float, seed: int, org: Org) -> Accounts:
     fit = rng.normal(0.0, 0.7, size=n)
     satisfaction = rng.standard_normal(n)
     slow = rng.random(n)
-    pay_delay = np.where(slow < 0.70, lognormal(rng, 6, 0.6, n), np.where(slow < 0.95, lognormal(rng, 35, 0.4, n),
-                                                                          lognormal(rng, 100, 0.3, n)))
+    pay_delay = np.where(
+        slow < 0.70,
+        lognormal(rng, 6, 0.6, n),
+        np.where(slow < 0.95, lognormal(rng, 35, 0.4, n), lognormal(rng, 100, 0.3, n)),
+    )
     purchase_rate = rng.gamma(2.0, 0.6, size=n) * INDUSTRY_RATE[industry]
     p0 = rng.beta(1.4, 3.6, size=n)
     dropout = np.clip(sigmoid(np.log(p0 / (1 - p0)) - 0.6 * satisfaction), 0.02, 0.95)
@@ -128,8 +131,9 @@ def build_accounts(tl: Timeline, scale: float, seed: int, org: Org) -> Accounts:
     acc = np.repeat(np.arange(n), per)
     start = np.concatenate([[0], np.cumsum(per)[:-1]])
     rank = np.arange(m) - start[acc]
-    c_created = created[acc] + np.where(rank == 0, rng.integers(0, 4, size=m),
-                                        np.floor(rng.exponential(120, size=m)).astype(np.int64))
+    c_created = created[acc] + np.where(
+        rank == 0, rng.integers(0, 4, size=m), np.floor(rng.exponential(120, size=m)).astype(np.int64)
+    )
     c_created = np.minimum(c_created, a_day)
     zh, py = names.person_names(rng, m)
     dm = rng.random(m) < np.where(rank == 0, 0.6, 0.2)
@@ -144,15 +148,36 @@ def build_accounts(tl: Timeline, scale: float, seed: int, org: Org) -> Accounts:
             "title": tables.strings(names.pick(rng, names.TITLES, m), mask=rng.random(m) < 0.1),
             "is_decision_maker": tables.bools(dm),
             "phone": tables.strings(names.phones(rng, m), mask=rng.random(m) < 0.15),
-            "email": tables.strings([f"{p}@{d}" for p, d in zip(py, doms, strict=True)], mask=rng.random(m) < 0.3),
-            "wechat_id": tables.strings([f"wx_{p.replace('.', '_')}{i % 1000}" for i, p in enumerate(py)],
-                                        mask=rng.random(m) < 0.4),
+            "email": tables.strings(
+                [f"{p}@{d}" for p, d in zip(py, doms, strict=True)], mask=rng.random(m) < 0.3
+            ),
+            "wechat_id": tables.strings(
+                [f"wx_{p.replace('.', '_')}{i % 1000}" for i, p in enumerate(py)], mask=rng.random(m) < 0.4
+            ),
             "created_at": tables.dates(c_created),
         },
     )
     return Accounts(
-        n=n, account_id=account_id, name=full, short_name=short, region=region, industry=industry, size=size,
-        created_day=created, owner0=owner0, deal_value=deal_value, currency=currency, source=source, fit=fit,
-        satisfaction=satisfaction, pay_delay=pay_delay, purchase_rate=purchase_rate, dropout_prob=dropout,
-        contact_start=start, contact_count=per, contact_id=contact_id, table=table, contacts=contacts,
+        n=n,
+        account_id=account_id,
+        name=full,
+        short_name=short,
+        region=region,
+        industry=industry,
+        size=size,
+        created_day=created,
+        owner0=owner0,
+        deal_value=deal_value,
+        currency=currency,
+        source=source,
+        fit=fit,
+        satisfaction=satisfaction,
+        pay_delay=pay_delay,
+        purchase_rate=purchase_rate,
+        dropout_prob=dropout,
+        contact_start=start,
+        contact_count=per,
+        contact_id=contact_id,
+        table=table,
+        contacts=contacts,
     )

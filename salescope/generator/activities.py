@@ -24,12 +24,14 @@ DIRECTIONS = codes("direction")  # inbound, outbound
 STAGE_RATE_PER_WEEK = {lf.IC: 1.3, lf.NC: 1.9, lf.PR: 2.3, lf.NG: 2.6, lf.WON: 1.0}
 STALL_RATE_FACTOR = 0.12
 ACCOUNT_RATE_PER_WEEK = 0.07  # touchpoints outside deals (doubled for customers)
-CHANNEL_MIX = np.array([
-    [0.34, 0.28, 0.18, 0.06, 0.06, 0.06, 0.02],  # initial_contact, needs_confirmed
-    [0.24, 0.18, 0.16, 0.02, 0.14, 0.14, 0.12],  # proposal
-    [0.26, 0.20, 0.10, 0.01, 0.20, 0.20, 0.03],  # negotiation, won
-    [0.35, 0.30, 0.20, 0.05, 0.06, 0.04, 0.00],  # account-level
-])
+CHANNEL_MIX = np.array(
+    [
+        [0.34, 0.28, 0.18, 0.06, 0.06, 0.06, 0.02],  # initial_contact, needs_confirmed
+        [0.24, 0.18, 0.16, 0.02, 0.14, 0.14, 0.12],  # proposal
+        [0.26, 0.20, 0.10, 0.01, 0.20, 0.20, 0.03],  # negotiation, won
+        [0.35, 0.30, 0.20, 0.05, 0.06, 0.04, 0.00],  # account-level
+    ]
+)
 DURATION_MEDIAN = np.array([5.0, 8.0, 0.0, 0.0, 90.0, 60.0, 75.0])  # minutes; 0: not recorded
 
 
@@ -45,12 +47,18 @@ def build_activities(tl: Timeline, seed: int, org: Org, accounts: Accounts, deal
     rate_of_stage = np.zeros(len(lf.STAGES))
     for st, r in STAGE_RATE_PER_WEEK.items():
         rate_of_stage[st] = r
-    iv = np.flatnonzero(same_next & (lc.e_deal < n_exp) & (lc.e_ts < cutoff) & (rate_of_stage[lc.e_stage] > 0))
+    iv = np.flatnonzero(
+        same_next & (lc.e_deal < n_exp) & (lc.e_ts < cutoff) & (rate_of_stage[lc.e_stage] > 0)
+    )
     i_deal = lc.e_deal[iv]
     i_start = lc.e_ts[iv]
     i_end = np.minimum(e_next[iv], cutoff)
     weeks = (i_end - i_start) / (7 * DAY)
-    rate = rate_of_stage[lc.e_stage[iv]] * lc.intensity[i_deal] * np.where(lc.e_stall[iv], STALL_RATE_FACTOR, 1.0)
+    rate = (
+        rate_of_stage[lc.e_stage[iv]]
+        * lc.intensity[i_deal]
+        * np.where(lc.e_stall[iv], STALL_RATE_FACTOR, 1.0)
+    )
     k = rng.poisson(rate * weeks)
     a_iv = np.repeat(np.arange(iv.size), k)
     ts = i_start[a_iv] + np.floor(rng.random(a_iv.size) * (i_end - i_start)[a_iv]).astype(np.int64)
@@ -82,12 +90,16 @@ def build_activities(tl: Timeline, seed: int, org: Org, accounts: Accounts, deal
     move = (wd >= 5) & (rng.random(m) < 0.85)
     shift = np.where(wd == 5, -1, 1)
     day = np.where(move, day + shift, day)
-    channel = (rng.random(m)[:, None] > np.cumsum(CHANNEL_MIX[mix], axis=1)).sum(axis=1).clip(0, len(CHANNELS) - 1)
+    channel = (
+        (rng.random(m)[:, None] > np.cumsum(CHANNEL_MIX[mix], axis=1)).sum(axis=1).clip(0, len(CHANNELS) - 1)
+    )
     evening = channel == CHANNELS.index("wechat")
     minute = np.where(evening, rng.integers(8 * 60, 22 * 60, size=m), rng.integers(9 * 60, 18 * 60, size=m))
     ts = day * DAY + minute * 60
     # stay inside the exported window and after the deal / account began
-    lower = np.where(deal >= 0, lc.created_ts[np.maximum(deal, 0)], accounts.created_day[acc] * DAY + 9 * 3600)
+    lower = np.where(
+        deal >= 0, lc.created_ts[np.maximum(deal, 0)], accounts.created_day[acc] * DAY + 9 * 3600
+    )
     ts = np.clip(ts, lower, cutoff - 60)
 
     order = np.lexsort((np.arange(m), ts))

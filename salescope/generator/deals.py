@@ -60,10 +60,18 @@ class Deals:
 
 
 def _concat_demand(a: dm.Demand, b: dm.Demand) -> dm.Demand:
-    spec = lf.DealSpec(**{f: np.concatenate([getattr(a.spec, f), getattr(b.spec, f)])
-                          for f in lf.DealSpec.__dataclass_fields__})
-    return dm.Demand(spec, np.concatenate([a.lead_source, b.lead_source]),
-                     np.concatenate([a.product_line, b.product_line]), np.concatenate([a.amount_cny, b.amount_cny]))
+    spec = lf.DealSpec(
+        **{
+            f: np.concatenate([getattr(a.spec, f), getattr(b.spec, f)])
+            for f in lf.DealSpec.__dataclass_fields__
+        }
+    )
+    return dm.Demand(
+        spec,
+        np.concatenate([a.lead_source, b.lead_source]),
+        np.concatenate([a.product_line, b.product_line]),
+        np.concatenate([a.amount_cny, b.amount_cny]),
+    )
 
 
 def _take_demand(d: dm.Demand, idx: np.ndarray) -> dm.Demand:
@@ -159,10 +167,28 @@ def build_deals(tl: Timeline, seed: int, org: Org, accounts: Accounts, fx: Fx) -
     p_ts = p_day * DAY + business_seconds(rng, p_deal.size)
 
     return Deals(
-        n=n, n_exported=n_exp, acc=acc, owner0=d.spec.owner0, repeat=d.spec.repeat, lead_source=d.lead_source,
-        product_line=d.product_line, currency=currency, amount0=amount0, final_amount=final_amount, lc=lc,
-        ecd0=ecd0, a_deal=a_deal, a_ts=a_ts, a_old=a_old, a_new=a_new, p_deal=p_deal, p_ts=p_ts, p_old=p_old,
-        p_new=p_new, g_dropout=rep.purchases_until_dropout, first_win_day=first_win_day,
+        n=n,
+        n_exported=n_exp,
+        acc=acc,
+        owner0=d.spec.owner0,
+        repeat=d.spec.repeat,
+        lead_source=d.lead_source,
+        product_line=d.product_line,
+        currency=currency,
+        amount0=amount0,
+        final_amount=final_amount,
+        lc=lc,
+        ecd0=ecd0,
+        a_deal=a_deal,
+        a_ts=a_ts,
+        a_old=a_old,
+        a_new=a_new,
+        p_deal=p_deal,
+        p_ts=p_ts,
+        p_old=p_old,
+        p_new=p_new,
+        g_dropout=rep.purchases_until_dropout,
+        first_win_day=first_win_day,
         opp_id=tables.seq_ids("opportunities", n_exp),
     )
 
@@ -190,8 +216,15 @@ def _state_at(deals: Deals, cutoff_ts: int):
     return stage, amount, ecd
 
 
-def opportunities_table(tl: Timeline, seed: int, deals: Deals, accounts: Accounts, org: Org,
-                        lead_index: np.ndarray, lead_id: pa.Array) -> pa.Table:
+def opportunities_table(
+    tl: Timeline,
+    seed: int,
+    deals: Deals,
+    accounts: Accounts,
+    org: Org,
+    lead_index: np.ndarray,
+    lead_id: pa.Array,
+) -> pa.Table:
     rng = stream(seed, "opportunities")
     n = deals.n_exported
     cutoff = tl.cutoff_ts
@@ -201,7 +234,9 @@ def opportunities_table(tl: Timeline, seed: int, deals: Deals, accounts: Account
     won_by = (won_ts >= 0) & (won_ts < cutoff)
     lost_by = (lost_ts >= 0) & (lost_ts < cutoff)
     closed = np.where(won_by, won_ts, np.where(lost_by, lost_ts, 0))
-    prob = np.clip(STAGE_PROBABILITY[stage] + np.where(stage < lf.WON, rng.integers(-2, 3, size=n) * 5, 0), 0, 100)
+    prob = np.clip(
+        STAGE_PROBABILITY[stage] + np.where(stage < lf.WON, rng.integers(-2, 3, size=n) * 5, 0), 0, 100
+    )
     owner = org.owner_at(deals.owner0[:n], np.minimum(lc.close_ts[:n] // DAY, tl.as_of_day))
     acc = deals.acc[:n]
     short = np.array(accounts.short_name, dtype=object)[acc]
@@ -228,7 +263,9 @@ def opportunities_table(tl: Timeline, seed: int, deals: Deals, accounts: Account
             "created_at": tables.timestamps(lc.created_ts[:n]),
             "expected_close_date": tables.dates(ecd),
             "closed_at": tables.timestamps(closed, mask=~(won_by | lost_by)),
-            "lost_reason": tables.strings(names.pick(rng, names.LOST_REASONS, n), mask=~lost_by | (rng.random(n) < 0.1)),
+            "lost_reason": tables.strings(
+                names.pick(rng, names.LOST_REASONS, n), mask=~lost_by | (rng.random(n) < 0.1)
+            ),
         },
     )
 
@@ -248,20 +285,29 @@ def history_table(tl: Timeline, seed: int, deals: Deals, org: Org) -> pa.Table:
 
     deal = np.concatenate([s_deal, deals.a_deal[a_sel], deals.p_deal[p_sel]])
     ts = np.concatenate([lc.e_ts[s_sel], deals.a_ts[a_sel], deals.p_ts[p_sel]])
-    field = np.concatenate([np.zeros(s_sel.size, np.int64), np.ones(a_sel.size, np.int64),
-                            np.full(p_sel.size, 2, np.int64)])
+    field = np.concatenate(
+        [np.zeros(s_sel.size, np.int64), np.ones(a_sel.size, np.int64), np.full(p_sel.size, 2, np.int64)]
+    )
     order = np.lexsort((field, ts, deal))
     m = deal.size
     to_stage = np.concatenate([lc.e_stage[s_sel], np.zeros(a_sel.size + p_sel.size, np.int64)])
     from_stage = np.concatenate([prev_stage, np.zeros(a_sel.size + p_sel.size, np.int64)])
     from_null = np.concatenate([~prev_same, np.ones(a_sel.size + p_sel.size, bool)])
     to_null = field != 0
-    old_text = pa.concat_arrays([
-        pa.nulls(s_sel.size, pa.string()), tables.amount_text(deals.a_old[a_sel]), tables.date_text(deals.p_old[p_sel]),
-    ])
-    new_text = pa.concat_arrays([
-        pa.nulls(s_sel.size, pa.string()), tables.amount_text(deals.a_new[a_sel]), tables.date_text(deals.p_new[p_sel]),
-    ])
+    old_text = pa.concat_arrays(
+        [
+            pa.nulls(s_sel.size, pa.string()),
+            tables.amount_text(deals.a_old[a_sel]),
+            tables.date_text(deals.p_old[p_sel]),
+        ]
+    )
+    new_text = pa.concat_arrays(
+        [
+            pa.nulls(s_sel.size, pa.string()),
+            tables.amount_text(deals.a_new[a_sel]),
+            tables.date_text(deals.p_new[p_sel]),
+        ]
+    )
     owner = org.owner_at(deals.owner0[deal], ts // DAY)
     who = rng.random(m)
     by = np.where(who < 0.92, owner, np.where(who < 0.98, org.manager[owner], -1))

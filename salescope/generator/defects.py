@@ -56,12 +56,17 @@ def candidates(entity: Entity) -> dict[str, list]:
         "negative_amount": [c for c in cols if c.type == "amount"],
         "unknown_category": [c for c in cols if c.type == "enum"],
         "duplicate_key": [None],
-        "orphan_fk": [entity.column(f.columns[0]) for f in entity.foreign_keys
-                      if len(f.columns) == 1 and f.columns[0] not in pk],
+        "orphan_fk": [
+            entity.column(f.columns[0])
+            for f in entity.foreign_keys
+            if len(f.columns) == 1 and f.columns[0] not in pk
+        ],
         "future_date": [entity.column(n) for n in entity.event_dates if n not in pk and n not in earlier],
         "date_order": list(entity.date_order),
         "bad_date_format": [c for c in cols if c.type in ("date", "timestamp")],
-        "out_of_range": [c for c in cols if c.type in ("int", "float") and (c.min is not None or c.max is not None)],
+        "out_of_range": [
+            c for c in cols if c.type in ("int", "float") and (c.min is not None or c.max is not None)
+        ],
     }
     assert set(out) == set(DEFECT_KINDS)
     return {k: v for k, v in out.items() if v}
@@ -105,8 +110,11 @@ def key_texts(entity: Entity, table: pa.Table, rows: np.ndarray) -> list[str]:
     parts = []
     for k in entity.primary_key:
         a = table.column(k).take(pa.array(rows)).combine_chunks()
-        parts.append(pc.cast(a, pa.string()).to_pylist() if not pa.types.is_timestamp(a.type)
-                     else pc.strftime(a, format="%Y-%m-%d %H:%M:%S").to_pylist())
+        parts.append(
+            pc.cast(a, pa.string()).to_pylist()
+            if not pa.types.is_timestamp(a.type)
+            else pc.strftime(a, format="%Y-%m-%d %H:%M:%S").to_pylist()
+        )
     return ["|".join("" if v is None else v for v in vals) for vals in zip(*parts, strict=True)]
 
 
@@ -127,7 +135,9 @@ def _out_of_range(rng, column: Column, size: int) -> np.ndarray:
     return vals.astype(np.int64)
 
 
-def inject(entity_name: str, table: pa.Table, rate: float, rng: np.random.Generator, as_of_day: int) -> Injection:
+def inject(
+    entity_name: str, table: pa.Table, rate: float, rng: np.random.Generator, as_of_day: int
+) -> Injection:
     entity = get_entity(entity_name)
     inj = Injection(table=table)
     n = table.num_rows
@@ -142,7 +152,9 @@ def inject(entity_name: str, table: pa.Table, rate: float, rng: np.random.Genera
         m = np.ones((n, len(cs)), dtype=bool)
         for j, c in enumerate(cs):
             if kind in ("missing_required", "future_date"):
-                m[:, j] = np.asarray(table.column(c.name).is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+                m[:, j] = np.asarray(
+                    table.column(c.name).is_valid().to_numpy(zero_copy_only=False), dtype=bool
+                )
             elif kind == "negative_amount":
                 v, null = _np(table.column(c.name))
                 m[:, j] = ~null & (v > 0)
@@ -188,7 +200,9 @@ def inject(entity_name: str, table: pa.Table, rate: float, rng: np.random.Genera
             if kind == "missing_required":
                 inj.table = _set(inj.table, c.name, sel, None, null=True)
             elif kind == "bad_type":
-                _add_text(inj, c.name, sel, [BAD_TYPE_TEXT[i] for i in rng.integers(0, len(BAD_TYPE_TEXT), k)])
+                _add_text(
+                    inj, c.name, sel, [BAD_TYPE_TEXT[i] for i in rng.integers(0, len(BAD_TYPE_TEXT), k)]
+                )
             elif kind == "negative_amount":
                 v, _ = _np(inj.table.column(c.name))
                 inj.table = _set(inj.table, c.name, sel, -np.abs(v[sel]))
@@ -196,8 +210,13 @@ def inject(entity_name: str, table: pa.Table, rate: float, rng: np.random.Genera
                 vals = _unknown_values(c)
                 _add_text(inj, c.name, sel, [vals[i] for i in rng.integers(0, len(vals), k)])
             elif kind == "duplicate_key":
-                free = [x.name for x in entity.columns if x.type == "str" and x.name not in entity.primary_key
-                        and not any(x.name in f.columns for f in entity.foreign_keys)]
+                free = [
+                    x.name
+                    for x in entity.columns
+                    if x.type == "str"
+                    and x.name not in entity.primary_key
+                    and not any(x.name in f.columns for f in entity.foreign_keys)
+                ]
                 for r in sel:
                     change = free and rng.random() < 0.5
                     name = free[int(rng.integers(0, len(free)))] if change else None
@@ -227,7 +246,9 @@ def inject(entity_name: str, table: pa.Table, rate: float, rng: np.random.Genera
                 back = rng.integers(1, 61, size=k) * (DAY if is_ts else 1)
                 inj.table = _set(inj.table, l_, sel, ev[sel] - back)
             elif kind == "bad_date_format":
-                _add_text(inj, c.name, sel, [BAD_DATE_TEXT[i] for i in rng.integers(0, len(BAD_DATE_TEXT), k)])
+                _add_text(
+                    inj, c.name, sel, [BAD_DATE_TEXT[i] for i in rng.integers(0, len(BAD_DATE_TEXT), k)]
+                )
             elif kind == "out_of_range":
                 inj.table = _set(inj.table, c.name, sel, _out_of_range(rng, c, k))
     records.sort()

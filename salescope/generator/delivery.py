@@ -47,8 +47,9 @@ class Delivery:
     slip_days: np.ndarray
 
 
-def build_delivery(tl: Timeline, seed: int, org: Org, accounts: Accounts, deals: Deals, fx: Fx,
-                   opp_names: pa.Array) -> Delivery:
+def build_delivery(
+    tl: Timeline, seed: int, org: Org, accounts: Accounts, deals: Deals, fx: Fx, opp_names: pa.Array
+) -> Delivery:
     rng = stream(seed, "delivery")
     lc = deals.lc
     a_day = tl.as_of_day
@@ -64,8 +65,14 @@ def build_delivery(tl: Timeline, seed: int, org: Org, accounts: Accounts, deals:
     value_cny = value / 100.0 * fx.rate(currency, signed_day)
 
     start = signed_day + rng.integers(0, 31, size=n)
-    impl = np.maximum(20, np.round(IMPLEMENTATION_DAYS[product] * lognormal(rng, 1.0, 0.35, n)
-                                   * (value_cny / dm.REFERENCE_AMOUNT) ** 0.15)).astype(np.int64)
+    impl = np.maximum(
+        20,
+        np.round(
+            IMPLEMENTATION_DAYS[product]
+            * lognormal(rng, 1.0, 0.35, n)
+            * (value_cny / dm.REFERENCE_AMOUNT) ** 0.15
+        ),
+    ).astype(np.int64)
     planned_end = start + impl
     end = planned_end + SERVICE_DAYS[product]
     terms_raw = rng.choice(np.array([30, 45, 60, 90]), size=n, p=[0.35, 0.15, 0.30, 0.20])
@@ -74,13 +81,18 @@ def build_delivery(tl: Timeline, seed: int, org: Org, accounts: Accounts, deals:
 
     actual_start = start + rng.integers(-3, 15, size=n)
     late = rng.random(n) < SLIP_LATE_SHARE
-    slip = np.where(late, lognormal(rng, SLIP_MEDIAN_DAYS, 0.8, n) * np.where(product == 1, 1.5, 1.0),
-                    rng.normal(0, 5, size=n))
+    slip = np.where(
+        late,
+        lognormal(rng, SLIP_MEDIAN_DAYS, 0.8, n) * np.where(product == 1, 1.5, 1.0),
+        rng.normal(0, 5, size=n),
+    )
     slip = np.round(slip).astype(np.int64)
     actual_end = np.maximum(actual_start + impl + slip, actual_start + 1)
     started = actual_start <= a_day
     finished = (actual_end <= a_day) & ~terminated
-    p_status = np.where(~started, 0, np.where(finished, 2, np.where(terminated | (rng.random(n) < 0.07), 3, 1)))
+    p_status = np.where(
+        ~started, 0, np.where(finished, 2, np.where(terminated | (rng.random(n) < 0.07), 3, 1))
+    )
     c_status = np.where(terminated, 2, np.where(finished & (end <= a_day), 1, 0))
     end_null = rng.random(n) < 0.08
 
@@ -135,13 +147,16 @@ def build_delivery(tl: Timeline, seed: int, org: Org, accounts: Accounts, deals:
     done_sim = actual_start[t_proj] + np.round(frac * (actual_end - actual_start)[t_proj]).astype(np.int64)
     done_sim = np.maximum(done_sim + rng.integers(-3, 4, size=t_proj.size), actual_start[t_proj])
     done_sim = np.where(finished[t_proj], np.minimum(done_sim, actual_end[t_proj]), done_sim)
-    is_done = started[t_proj] & (done_sim <= a_day) & ~(terminated[t_proj] & (done_sim > signed_day[t_proj] + 90))
+    is_done = (
+        started[t_proj] & (done_sim <= a_day) & ~(terminated[t_proj] & (done_sim > signed_day[t_proj] + 90))
+    )
     prev_done = np.ones(t_proj.size, dtype=bool)
     prev_done[1:] = is_done[:-1] | (i[1:] == 0)
     t_status = np.where(is_done, 2, np.where(started[t_proj] & prev_done & ~terminated[t_proj], 1, 0))
     t_owner = owner[t_proj]
-    assignee = np.where(rng.random(t_proj.size) < 0.15, -1,
-                        np.where(rng.random(t_proj.size) < 0.3, pm[t_proj], t_owner))
+    assignee = np.where(
+        rng.random(t_proj.size) < 0.15, -1, np.where(rng.random(t_proj.size) < 0.3, pm[t_proj], t_owner)
+    )
     hours = np.clip(np.round(lognormal(rng, 40.0, 0.8, t_proj.size) * 2) / 2, 2, 1500)
     tasks = tables.build(
         "project_tasks",
@@ -157,18 +172,54 @@ def build_delivery(tl: Timeline, seed: int, org: Org, accounts: Accounts, deals:
         },
     )
 
-    documents = _documents(rng, tl, org, deals, deal, owner, pm, actual_start, actual_end, started, finished,
-                           contract_id, project_id)
+    documents = _documents(
+        rng,
+        tl,
+        org,
+        deals,
+        deal,
+        owner,
+        pm,
+        actual_start,
+        actual_end,
+        started,
+        finished,
+        contract_id,
+        project_id,
+    )
     return Delivery(
-        contracts=contracts, projects=projects, project_tasks=tasks, documents=documents, deal=deal,
-        signed_day=signed_day, start_day=start, value=value, currency=currency,
-        terms=np.where(terms_null, 30, terms_raw), terminated=terminated, actual_start_sim=actual_start,
-        actual_end_sim=actual_end, slip_days=slip,
+        contracts=contracts,
+        projects=projects,
+        project_tasks=tasks,
+        documents=documents,
+        deal=deal,
+        signed_day=signed_day,
+        start_day=start,
+        value=value,
+        currency=currency,
+        terms=np.where(terms_null, 30, terms_raw),
+        terminated=terminated,
+        actual_start_sim=actual_start,
+        actual_end_sim=actual_end,
+        slip_days=slip,
     )
 
 
-def _documents(rng, tl, org, deals, c_deal, c_owner, pm, actual_start, actual_end, started, finished,
-               contract_id, project_id) -> pa.Table:
+def _documents(
+    rng,
+    tl,
+    org,
+    deals,
+    c_deal,
+    c_owner,
+    pm,
+    actual_start,
+    actual_end,
+    started,
+    finished,
+    contract_id,
+    project_id,
+) -> pa.Table:
     lc = deals.lc
     n_exp = deals.n_exported
     parts = []  # (doc_type, opp index or -1, project index or -1, version, ts, uploader)
@@ -186,18 +237,40 @@ def _documents(rng, tl, org, deals, c_deal, c_owner, pm, actual_start, actual_en
                 keep = rng.random(d.size) < p
                 d, day = d[keep], day[keep] + rng.integers(3, 15, size=int(keep.sum()))
             ts = day * DAY + business_seconds(rng, d.size)
-            parts.append((DOC_TYPES.index(doc), d, np.full(d.size, -1), version,
-                          ts, org.owner_at(deals.owner0[d], day)))
+            parts.append(
+                (
+                    DOC_TYPES.index(doc),
+                    d,
+                    np.full(d.size, -1),
+                    version,
+                    ts,
+                    org.owner_at(deals.owner0[d], day),
+                )
+            )
     n = c_deal.size
     parts.append((DOC_TYPES.index("contract"), c_deal, np.full(n, -1), 1, lc.signed_ts[c_deal], c_owner))
     st = np.flatnonzero(started)
-    parts.append((DOC_TYPES.index("other"), np.full(st.size, -1), st, 1,
-                  actual_start[st] * DAY + rng.integers(0, 10, size=st.size) * DAY + business_seconds(rng, st.size),
-                  np.where(pm[st] >= 0, pm[st], c_owner[st])))
+    parts.append(
+        (
+            DOC_TYPES.index("other"),
+            np.full(st.size, -1),
+            st,
+            1,
+            actual_start[st] * DAY + rng.integers(0, 10, size=st.size) * DAY + business_seconds(rng, st.size),
+            np.where(pm[st] >= 0, pm[st], c_owner[st]),
+        )
+    )
     fin = np.flatnonzero(finished)
-    parts.append((DOC_TYPES.index("acceptance_report"), np.full(fin.size, -1), fin, 1,
-                  actual_end[fin] * DAY + rng.integers(0, 8, size=fin.size) * DAY + business_seconds(rng, fin.size),
-                  np.where(pm[fin] >= 0, pm[fin], c_owner[fin])))
+    parts.append(
+        (
+            DOC_TYPES.index("acceptance_report"),
+            np.full(fin.size, -1),
+            fin,
+            1,
+            actual_end[fin] * DAY + rng.integers(0, 8, size=fin.size) * DAY + business_seconds(rng, fin.size),
+            np.where(pm[fin] >= 0, pm[fin], c_owner[fin]),
+        )
+    )
 
     doc_type = np.concatenate([np.full(p[1].size, p[0]) for p in parts])
     opp = np.concatenate([p[1] for p in parts])
@@ -210,12 +283,29 @@ def _documents(rng, tl, org, deals, c_deal, c_owner, pm, actual_start, actual_en
     doc_type, opp, proj, version, ts, by = (x[order] for x in (doc_type, opp, proj, version, ts, by))
     m = ts.size
     by = np.where(rng.random(m) < 0.03, -1, by)
-    ref = np.where(opp >= 0, deals.opp_id.take(pa.array(np.maximum(opp, 0))).to_numpy(zero_copy_only=False),
-                   project_id.take(pa.array(np.maximum(proj, 0))).to_numpy(zero_copy_only=False))
-    zh = {"contract": "合同", "proposal": "技术方案", "quotation": "报价单", "acceptance_report": "验收报告",
-          "other": "项目启动计划"}
-    ext = {"contract": "pdf", "proposal": "docx", "quotation": "xlsx", "acceptance_report": "pdf", "other": "docx"}
-    file_names = [f"{zh[DOC_TYPES[t]]}_{r}_v{v}.{ext[DOC_TYPES[t]]}" for t, r, v in zip(doc_type, ref, version, strict=True)]
+    ref = np.where(
+        opp >= 0,
+        deals.opp_id.take(pa.array(np.maximum(opp, 0))).to_numpy(zero_copy_only=False),
+        project_id.take(pa.array(np.maximum(proj, 0))).to_numpy(zero_copy_only=False),
+    )
+    zh = {
+        "contract": "合同",
+        "proposal": "技术方案",
+        "quotation": "报价单",
+        "acceptance_report": "验收报告",
+        "other": "项目启动计划",
+    }
+    ext = {
+        "contract": "pdf",
+        "proposal": "docx",
+        "quotation": "xlsx",
+        "acceptance_report": "pdf",
+        "other": "docx",
+    }
+    file_names = [
+        f"{zh[DOC_TYPES[t]]}_{r}_v{v}.{ext[DOC_TYPES[t]]}"
+        for t, r, v in zip(doc_type, ref, version, strict=True)
+    ]
     return tables.build(
         "documents",
         {

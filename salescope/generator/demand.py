@@ -25,9 +25,15 @@ PRODUCT_LINES = codes("product_line")  # software, engineering, equipment
 PRODUCT_VALUE = np.array([0.7, 1.6, 1.0])  # deal value multiplier
 PRODUCT_PACE = np.array([0.8, 1.4, 1.1])  # stage duration multiplier
 PRODUCT_BY_INDUSTRY = {
-    "manufacturing": [0.35, 0.35, 0.30], "it": [0.70, 0.15, 0.15], "finance": [0.75, 0.10, 0.15],
-    "healthcare": [0.40, 0.20, 0.40], "energy": [0.25, 0.45, 0.30], "education": [0.55, 0.20, 0.25],
-    "government": [0.45, 0.35, 0.20], "retail": [0.60, 0.15, 0.25], "logistics": [0.50, 0.20, 0.30],
+    "manufacturing": [0.35, 0.35, 0.30],
+    "it": [0.70, 0.15, 0.15],
+    "finance": [0.75, 0.10, 0.15],
+    "healthcare": [0.40, 0.20, 0.40],
+    "energy": [0.25, 0.45, 0.30],
+    "education": [0.55, 0.20, 0.25],
+    "government": [0.45, 0.35, 0.20],
+    "retail": [0.60, 0.15, 0.25],
+    "logistics": [0.50, 0.20, 0.30],
     "construction": [0.20, 0.55, 0.25],
 }
 # win-propensity effects (logit scale)
@@ -65,13 +71,17 @@ def _pace(product, amount_cny) -> np.ndarray:
     return PRODUCT_PACE[product] * (amount_cny / REFERENCE_AMOUNT) ** 0.15
 
 
-def new_business(rng: np.random.Generator, accounts: Accounts, org: Org, horizon_day: int, intensity: float) -> Demand:
+def new_business(
+    rng: np.random.Generator, accounts: Accounts, org: Org, horizon_day: int, intensity: float
+) -> Demand:
     n = accounts.n
     k = np.where(rng.random(n) < 0.20, 0, 1 + rng.poisson(NEW_DEALS_PER_SIZE[accounts.size] * intensity))
     acc = np.repeat(np.arange(n), k)
     start = np.concatenate([[0], np.cumsum(k)[:-1]])
     rank = np.arange(acc.size) - start[acc]
-    gap = np.where(rank == 0, lognormal(rng, 10.0, 0.8, acc.size), rng.exponential(NEW_DEAL_GAP_DAYS, acc.size))
+    gap = np.where(
+        rank == 0, lognormal(rng, 10.0, 0.8, acc.size), rng.exponential(NEW_DEAL_GAP_DAYS, acc.size)
+    )
     gap = np.maximum(1, np.round(gap)).astype(np.int64)
     cum = np.cumsum(gap)
     before = np.concatenate([[0], cum])[start]  # days of earlier gaps of other accounts
@@ -85,8 +95,13 @@ def new_business(rng: np.random.Generator, accounts: Accounts, org: Org, horizon
     amount = accounts.deal_value[acc] * PRODUCT_VALUE[product] * lognormal(rng, 1.0, 0.45, m)
     owner = org.owner_at(accounts.owner0[acc], day)
     spec = DealSpec(
-        acc=acc, owner0=owner, repeat=np.zeros(m, dtype=bool), anchor_day=day, anchor_won=np.zeros(m, dtype=bool),
-        outcome=np.full(m, -1, dtype=np.int8), logit=_logit(lead_source, accounts.industry[acc], amount, org.skill[owner]) + accounts.fit[acc],
+        acc=acc,
+        owner0=owner,
+        repeat=np.zeros(m, dtype=bool),
+        anchor_day=day,
+        anchor_won=np.zeros(m, dtype=bool),
+        outcome=np.full(m, -1, dtype=np.int8),
+        logit=_logit(lead_source, accounts.industry[acc], amount, org.skill[owner]) + accounts.fit[acc],
         pace=_pace(product, amount),
     )
     return Demand(spec=spec, lead_source=lead_source, product_line=product, amount_cny=amount)
@@ -95,11 +110,14 @@ def new_business(rng: np.random.Generator, accounts: Accounts, org: Org, horizon
 @dataclass
 class RepeatProcess:
     demand: Demand
-    purchases_until_dropout: np.ndarray  # per account: G, the repeat purchase after which it drops out (0: none)
+    purchases_until_dropout: (
+        np.ndarray
+    )  # per account: G, the repeat purchase after which it drops out (0: none)
 
 
-def repeat_purchases(rng: np.random.Generator, accounts: Accounts, org: Org, first_win_day: np.ndarray,
-                     horizon_day: int) -> RepeatProcess:
+def repeat_purchases(
+    rng: np.random.Generator, accounts: Accounts, org: Org, first_win_day: np.ndarray, horizon_day: int
+) -> RepeatProcess:
     """BG/NBD-like repeat purchases from each customer's first win (first_win_day -1: not a customer)."""
     cust = np.flatnonzero((first_win_day >= 0) & (first_win_day < horizon_day))
     t1 = first_win_day[cust]
@@ -138,15 +156,24 @@ def repeat_purchases(rng: np.random.Generator, accounts: Accounts, org: Org, fir
     is_won = np.concatenate([np.ones(acc.size, dtype=bool), np.zeros(l_acc.size, dtype=bool)])
     m = c_acc.size
     lead_source = np.where(
-        rng.random(m) < 0.5, accounts.source[c_acc],
-        np.array([LEAD_SOURCES.index(s) for s in ("referral", "phone", "wechat", "email")])[rng.integers(0, 4, m)],
+        rng.random(m) < 0.5,
+        accounts.source[c_acc],
+        np.array([LEAD_SOURCES.index(s) for s in ("referral", "phone", "wechat", "email")])[
+            rng.integers(0, 4, m)
+        ],
     )
     product = _product(rng, accounts, c_acc)
     amount = accounts.deal_value[c_acc] * PRODUCT_VALUE[product] * rng.gamma(4.0, 0.25, size=m)
     owner = org.owner_at(accounts.owner0[c_acc], anchor)
     spec = DealSpec(
-        acc=c_acc, owner0=owner, repeat=np.ones(m, dtype=bool), anchor_day=anchor, anchor_won=is_won,
-        outcome=is_won.astype(np.int8), logit=np.zeros(m), pace=0.7 * _pace(product, amount),
+        acc=c_acc,
+        owner0=owner,
+        repeat=np.ones(m, dtype=bool),
+        anchor_day=anchor,
+        anchor_won=is_won,
+        outcome=is_won.astype(np.int8),
+        logit=np.zeros(m),
+        pace=0.7 * _pace(product, amount),
     )
     g_all = np.zeros(accounts.n, dtype=np.int64)
     g_all[cust] = g

@@ -61,7 +61,11 @@ def output_columns(entity: Entity, inj: Injection, fmt: str, messy: bool, rng: n
                         m = np.zeros(len(extra), dtype=bool)
                         m[k] = True
                         extra = pc.replace_with_mask(extra, pa.array(m), pa.array([text], extra.type))
-            out[j] = np.concatenate([col, extra]) if isinstance(col, np.ndarray) else pa.concat_arrays([col, extra])
+            out[j] = (
+                np.concatenate([col, extra])
+                if isinstance(col, np.ndarray)
+                else pa.concat_arrays([col, extra])
+            )
     return out
 
 
@@ -88,9 +92,18 @@ def write_entity(path: Path, entity: Entity, columns: list, fmt: str, encoding: 
 def _write_xlsx(path: Path, entity: Entity, headers: list[str], columns: list) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"title": entity.zh, "author": "Salescope demo generator", "created": FIXED_WORKBOOK_TIME})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    wb.set_properties(
+        {"title": entity.zh, "author": "Salescope demo generator", "created": FIXED_WORKBOOK_TIME}
+    )
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     ts_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     ws = wb.add_worksheet(entity.zh)
@@ -124,12 +137,16 @@ def write_truth(out_dir: Path, outcomes: pa.Table, future: pa.Table) -> None:
     truth = out_dir / "_truth"
     truth.mkdir(parents=True, exist_ok=True)
     outcomes = outcomes.set_column(
-        2, "closed_at", pc.strftime(outcomes.column("closed_at"), format="%Y-%m-%d %H:%M:%S"))
+        2, "closed_at", pc.strftime(outcomes.column("closed_at"), format="%Y-%m-%d %H:%M:%S")
+    )
     cols = []
     for name in future.column_names:
         a = future.column(name)
-        cols.append(pc.cast(a, pa.string()) if name != "revenue_12m_cny" else
-                    pa.array([f"{x:.2f}" for x in a.to_pylist()], pa.string()))
+        cols.append(
+            pc.cast(a, pa.string())
+            if name != "revenue_12m_cny"
+            else pa.array([f"{x:.2f}" for x in a.to_pylist()], pa.string())
+        )
     future = pa.table(cols, names=future.column_names)
     for name, table in (("opportunity_outcomes.csv", outcomes), ("customer_future.csv", future)):
         buf = io.BytesIO()

@@ -104,8 +104,9 @@ def build_finance(tl: Timeline, seed: int, accounts: Accounts, deals: Deals, dv:
             "payment_date": tables.dates(day),
             "amount": tables.cents(amt),
             "currency": tables.codes(codes("currency"), dv.currency[c[inv]]),
-            "method": tables.codes(PAYMENT_METHODS, choice_index(rng, [0.75, 0.18, 0.05, 0.02], k),
-                                   mask=rng.random(k) < 0.04),
+            "method": tables.codes(
+                PAYMENT_METHODS, choice_index(rng, [0.75, 0.18, 0.05, 0.02], k), mask=rng.random(k) < 0.04
+            ),
         },
     )
     return Finance(invoices=invoices, payments=payments)

@@ -16,8 +16,18 @@ from salescope.generator.rng import lognormal, sigmoid
 from salescope.generator.timeline import DAY, business_seconds, quarter_start
 
 STAGES = codes("stage")
-IC, NC, PR, NG, WON, SIGNED, LOST = (STAGES.index(s) for s in (
-    "initial_contact", "needs_confirmed", "proposal", "negotiation", "won", "contract_signed", "lost"))
+IC, NC, PR, NG, WON, SIGNED, LOST = (
+    STAGES.index(s)
+    for s in (
+        "initial_contact",
+        "needs_confirmed",
+        "proposal",
+        "negotiation",
+        "won",
+        "contract_signed",
+        "lost",
+    )
+)
 FORWARD = (IC, NC, PR, NG)
 STAGE_MEDIAN_DAYS = np.array([10.0, 15.0, 20.0, 17.0])  # median dwell in each forward stage
 STAGE_SIGMA = 0.75
@@ -102,7 +112,12 @@ def simulate(rng: np.random.Generator, spec: DealSpec) -> Lifecycle:
     for k in FORWARD:
         add(visited[:, k], 2.0 * k, k, lognormal(rng, STAGE_MEDIAN_DAYS[k] * spec.pace, STAGE_SIGMA, n))
     add(regress, 2.0 * r_stage + 0.5, back, lognormal(rng, 7.0 * spec.pace, 0.6, n))
-    add(regress, 2.0 * r_stage + 0.6, r_stage, lognormal(rng, STAGE_MEDIAN_DAYS[r_stage] * 0.6 * spec.pace, 0.6, n))
+    add(
+        regress,
+        2.0 * r_stage + 0.6,
+        r_stage,
+        lognormal(rng, STAGE_MEDIAN_DAYS[r_stage] * 0.6 * spec.pace, 0.6, n),
+    )
     add(won, 10.0, WON, lognormal(rng, SIGN_LAG_MEDIAN_DAYS, 0.7, n))
     add(signed, 11.0, SIGNED, 0.0)
     add(~won, 10.0, LOST, 0.0)
@@ -156,13 +171,34 @@ def simulate(rng: np.random.Generator, spec: DealSpec) -> Lifecycle:
 
     won_ts, signed_ts, lost_ts = at(WON), at(SIGNED), at(LOST)
     return Lifecycle(
-        n=n, intensity=intensity, stalled=stalled, won=won, signed=signed, created_ts=ts[first],
-        won_ts=won_ts, signed_ts=signed_ts, lost_ts=lost_ts, close_ts=np.where(won, won_ts, lost_ts),
-        e_deal=deal, e_stage=stage, e_ts=ts, e_stall=e_stall,
+        n=n,
+        intensity=intensity,
+        stalled=stalled,
+        won=won,
+        signed=signed,
+        created_ts=ts[first],
+        won_ts=won_ts,
+        signed_ts=signed_ts,
+        lost_ts=lost_ts,
+        close_ts=np.where(won, won_ts, lost_ts),
+        e_deal=deal,
+        e_stage=stage,
+        e_ts=ts,
+        e_stall=e_stall,
     )
 
 
-_PER_DEAL = ("intensity", "stalled", "won", "signed", "created_ts", "won_ts", "signed_ts", "lost_ts", "close_ts")
+_PER_DEAL = (
+    "intensity",
+    "stalled",
+    "won",
+    "signed",
+    "created_ts",
+    "won_ts",
+    "signed_ts",
+    "lost_ts",
+    "close_ts",
+)
 _PER_ENTRY = ("e_deal", "e_stage", "e_ts", "e_stall")
 
 

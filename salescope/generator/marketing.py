@@ -19,9 +19,14 @@ from salescope.generator.timeline import DAY, Timeline, business_seconds, date_o
 LEAD_STATUSES = codes("lead_status")  # new, qualified, converted, disqualified
 # campaigns per year at scale 1, duration range (days), typical budget (CNY)
 CAMPAIGN_PLAN = {
-    "trade_show": (6, (2, 4), 300_000), "event": (10, (1, 1), 60_000), "ads": (8, (30, 90), 200_000),
-    "social": (6, (30, 60), 80_000), "wechat": (5, (14, 60), 50_000), "email": (5, (1, 7), 20_000),
-    "website": (2, (60, 180), 100_000), "partner": (2, (1, 2), 150_000),
+    "trade_show": (6, (2, 4), 300_000),
+    "event": (10, (1, 1), 60_000),
+    "ads": (8, (30, 90), 200_000),
+    "social": (6, (30, 60), 80_000),
+    "wechat": (5, (14, 60), 50_000),
+    "email": (5, (1, 7), 20_000),
+    "website": (2, (60, 180), 100_000),
+    "partner": (2, (1, 2), 150_000),
 }
 COST_PER_LEAD = dict(zip(LEAD_SOURCES, [800, 3500, 300, 1500, 600, 400, 200, 1000, 2500, 1200], strict=True))
 # lead sources of leads that never become deals (more paid, low-intent traffic)
@@ -69,15 +74,18 @@ def _campaigns(rng, tl: Timeline, scale: float, fx: Fx):
             "channel": tables.codes(LEAD_SOURCES, ch),
             "start_date": tables.dates(start),
             "end_date": tables.dates(end, mask=open_ended),
-            "budget": tables.cents(tables.to_cents(tables.round_money(amount, 1000)), mask=rng.random(n) < 0.05),
+            "budget": tables.cents(
+                tables.to_cents(tables.round_money(amount, 1000)), mask=rng.random(n) < 0.05
+            ),
             "currency": tables.codes(CURRENCIES, cur),
         },
     )
     return table, ch, start, np.where(open_ended, np.iinfo(np.int64).max // 2, end)
 
 
-def build_marketing(tl: Timeline, scale: float, seed: int, org: Org, accounts: Accounts, deals: Deals,
-                    fx: Fx) -> Marketing:
+def build_marketing(
+    tl: Timeline, scale: float, seed: int, org: Org, accounts: Accounts, deals: Deals, fx: Fx
+) -> Marketing:
     rng = stream(seed, "marketing")
     campaigns, c_ch, c_start, c_end = _campaigns(rng, tl, scale, fx)
 
@@ -103,7 +111,11 @@ def build_marketing(tl: Timeline, scale: float, seed: int, org: Org, accounts: A
     linked &= n_before > 0
     raw_acc = np.where(linked, np.floor(rng.random(n_raw) * np.maximum(n_before, 1)).astype(np.int64), -1)
     team_regions = np.unique(org.team_region)
-    raw_region = np.where(linked, accounts.region[np.maximum(raw_acc, 0)], team_regions[rng.integers(0, team_regions.size, n_raw)])
+    raw_region = np.where(
+        linked,
+        accounts.region[np.maximum(raw_acc, 0)],
+        team_regions[rng.integers(0, team_regions.size, n_raw)],
+    )
     raw_owner = org.assign_rep(rng, raw_region, raw_day)
 
     created = np.concatenate([conv_created, raw_created])
@@ -123,9 +135,15 @@ def build_marketing(tl: Timeline, scale: float, seed: int, org: Org, accounts: A
 
     age = tl.as_of_day - created // DAY
     u = rng.random(m)
-    status = np.where(converted, 2, np.where(age <= 21, np.where(u < 0.7, 0, 1),
-                                             np.where(is_conv, np.where(u < 0.5, 0, 1),
-                                                      np.where(u < 0.75, 3, np.where(u < 0.87, 1, 0)))))
+    status = np.where(
+        converted,
+        2,
+        np.where(
+            age <= 21,
+            np.where(u < 0.7, 0, 1),
+            np.where(is_conv, np.where(u < 0.5, 0, 1), np.where(u < 0.75, 3, np.where(u < 0.87, 1, 0))),
+        ),
+    )
     day = created // DAY
     camp = np.full(m, -1, dtype=np.int64)
     for ch in np.unique(c_ch):
@@ -175,8 +193,11 @@ def build_marketing(tl: Timeline, scale: float, seed: int, org: Org, accounts: A
     np.add.at(counts, (lead_month, source), 1)
     camp_month = np.searchsorted(months, month_start(c_start), side="right") - 1
     budgets = campaigns.column("budget").to_numpy(zero_copy_only=False)
-    budgets = np.nan_to_num(np.asarray(budgets, dtype=float)) / 100.0 * fx.rate(
-        np.array([CURRENCIES.index(c) for c in campaigns.column("currency").to_pylist()]), c_start)
+    budgets = (
+        np.nan_to_num(np.asarray(budgets, dtype=float))
+        / 100.0
+        * fx.rate(np.array([CURRENCIES.index(c) for c in campaigns.column("currency").to_pylist()]), c_start)
+    )
     camp_spend = np.zeros((months.size, k))
     ok = camp_month >= 0
     np.add.at(camp_spend, (camp_month[ok], c_ch[ok]), budgets[ok] * 0.6)
@@ -194,4 +215,6 @@ def build_marketing(tl: Timeline, scale: float, seed: int, org: Org, accounts: A
             "currency": tables.codes(CURRENCIES, np.zeros(mm.size, dtype=np.int64)),
         },
     )
-    return Marketing(campaigns=campaigns, leads=leads, channel_spend=channel_spend, lead_id=lead_id, deal_lead=deal_lead)
+    return Marketing(
+        campaigns=campaigns, leads=leads, channel_spend=channel_spend, lead_id=lead_id, deal_lead=deal_lead
+    )

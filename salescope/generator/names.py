@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+# Word tables read best laid out as rows, so the formatter leaves them alone.
+# fmt: off
 SURNAMES = [
     ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"),
     ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"),
@@ -91,6 +93,7 @@ CAMPAIGN_WORDS = {
     "wechat": "公众号推广", "email": "邮件营销", "website": "官网专题", "partner": "渠道伙伴大会",
     "referral": "老客户推荐计划", "phone": "电话营销",
 }
+# fmt: on
 
 ORDINALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 
@@ -122,7 +125,9 @@ def person_names(rng: np.random.Generator, n: int) -> tuple[list[str], list[str]
     return zh, py
 
 
-def company_names(rng: np.random.Generator, cities: np.ndarray, industries: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+def company_names(
+    rng: np.random.Generator, cities: np.ndarray, industries: np.ndarray
+) -> tuple[list[str], list[str], list[str]]:
     """(full company names, short names, web domains)."""
     n = len(cities)
     b = rng.integers(0, len(BRANDS), size=n)

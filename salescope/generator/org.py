@@ -77,8 +77,12 @@ def build_org(tl: Timeline, scale: float, seed: int) -> Org:
     n_reps = max(2 * n_teams, round(200 * scale) - n_exec - n_fin - n_stew - n_admin - n_teams)
 
     roles = (
-        ["executive"] * n_exec + ["sales_manager"] * n_teams + ["sales_rep"] * n_reps
-        + ["finance"] * n_fin + ["data_steward"] * n_stew + ["admin"] * n_admin
+        ["executive"] * n_exec
+        + ["sales_manager"] * n_teams
+        + ["sales_rep"] * n_reps
+        + ["finance"] * n_fin
+        + ["data_steward"] * n_stew
+        + ["admin"] * n_admin
     )
     role = np.array(roles, dtype=object)
     n = role.size
@@ -119,8 +123,12 @@ def build_org(tl: Timeline, scale: float, seed: int) -> Org:
 
     successor = np.full(n, -1, dtype=np.int64)
     for r in idx:
-        pool = rep_idx[(team[rep_idx] == team[r]) & (rep_idx != r) & (hire[rep_idx] <= leave[r] - 30)
-                       & (leave[rep_idx] > leave[r])]
+        pool = rep_idx[
+            (team[rep_idx] == team[r])
+            & (rep_idx != r)
+            & (hire[rep_idx] <= leave[r] - 30)
+            & (leave[rep_idx] > leave[r])
+        ]
         successor[r] = pool[rng.integers(0, pool.size)]
 
     skill = np.zeros(n)
@@ -154,6 +162,16 @@ def build_org(tl: Timeline, scale: float, seed: int) -> Org:
         },
     )
     return Org(
-        user_id=user_id, role=role, team=team, region=region, manager=manager, hire_day=hire, leave_day=leave,
-        skill=skill, successor=successor, team_region=team_region, team_manager=mgr_idx, table=table,
+        user_id=user_id,
+        role=role,
+        team=team,
+        region=region,
+        manager=manager,
+        hire_day=hire,
+        leave_day=leave,
+        skill=skill,
+        successor=successor,
+        team_region=team_region,
+        team_manager=mgr_idx,
+        table=table,
     )

@@ -28,7 +28,9 @@ def build_quotas(tl: Timeline, seed: int, org: Org, deals: Deals, fx: Fx) -> pa.
     months = np.unique(month_start(np.arange(tl.start_day, last_month + 1)))
     next_months = add_months(months, 1)
     reps = org.reps
-    employed = (org.hire_day[reps][:, None] < next_months[None, :]) & (org.leave_day[reps][:, None] > months[None, :])
+    employed = (org.hire_day[reps][:, None] < next_months[None, :]) & (
+        org.leave_day[reps][:, None] > months[None, :]
+    )
     past = months <= tl.as_of_day
     rep_months = int(employed[:, past].sum())
     base = STRETCH * bookings / max(rep_months, 1)

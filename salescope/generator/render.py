@@ -95,7 +95,9 @@ def _date_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, m, dd
 
 
-def messy_dates(rng: np.random.Generator, days: np.ndarray, null: np.ndarray, secs: np.ndarray | None) -> np.ndarray:
+def messy_dates(
+    rng: np.random.Generator, days: np.ndarray, null: np.ndarray, secs: np.ndarray | None
+) -> np.ndarray:
     """Mixed date spellings; with ``secs`` (seconds of the day) a time is appended."""
     n = days.size
     y, m, d = _date_parts(days)

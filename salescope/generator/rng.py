@@ -31,7 +31,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def pick_in_groups(rng: np.random.Generator, starts: np.ndarray, counts: np.ndarray, group: np.ndarray) -> np.ndarray:
+def pick_in_groups(
+    rng: np.random.Generator, starts: np.ndarray, counts: np.ndarray, group: np.ndarray
+) -> np.ndarray:
     """For each element of ``group``, a uniformly chosen index in [starts[g], starts[g] + counts[g]).
 
     Groups with count 0 give -1.

@@ -36,7 +36,9 @@ class World:
     customer_future: pa.Table
 
 
-def simulate(tl: Timeline, scale: float, seed: int, progress: Callable[[str], None] = lambda _m: None) -> World:
+def simulate(
+    tl: Timeline, scale: float, seed: int, progress: Callable[[str], None] = lambda _m: None
+) -> World:
     progress("organisation and accounts")
     org = build_org(tl, scale, seed)
     accounts = build_accounts(tl, scale, seed, org)
@@ -56,11 +58,23 @@ def simulate(tl: Timeline, scale: float, seed: int, progress: Callable[[str], No
     nps = build_nps(tl, seed, accounts, deals, dv)
     quotas = build_quotas(tl, seed, org, deals, fx)
     built = {
-        "users": org.table, "quotas": quotas, "accounts": accounts.table, "contacts": accounts.contacts,
-        "campaigns": mk.campaigns, "channel_spend": mk.channel_spend, "leads": mk.leads, "opportunities": opps,
-        "opportunity_history": history, "activities": activities, "contracts": dv.contracts,
-        "projects": dv.projects, "project_tasks": dv.project_tasks, "documents": dv.documents,
-        "invoices": fin.invoices, "payments": fin.payments, "nps_responses": nps,
+        "users": org.table,
+        "quotas": quotas,
+        "accounts": accounts.table,
+        "contacts": accounts.contacts,
+        "campaigns": mk.campaigns,
+        "channel_spend": mk.channel_spend,
+        "leads": mk.leads,
+        "opportunities": opps,
+        "opportunity_history": history,
+        "activities": activities,
+        "contracts": dv.contracts,
+        "projects": dv.projects,
+        "project_tasks": dv.project_tasks,
+        "documents": dv.documents,
+        "invoices": fin.invoices,
+        "payments": fin.payments,
+        "nps_responses": nps,
         "fx_rates": fx.table(tl.as_of_day),
     }
     ordered = {e.name: built[e.name] for e in ENTITIES}
@@ -74,11 +88,13 @@ def _truth(tl: Timeline, deals, accounts, fx) -> tuple[pa.Table, pa.Table]:
     n = deals.n_exported
     open_at = lc.close_ts[:n] >= cutoff
     idx = np.flatnonzero(open_at)
-    outcomes = pa.table({
-        "opportunity_id": deals.opp_id.take(pa.array(idx)),
-        "outcome": pa.array(np.where(lc.won[idx], "won", "lost").tolist(), pa.string()),
-        "closed_at": tables.timestamps(lc.close_ts[idx]),
-    })
+    outcomes = pa.table(
+        {
+            "opportunity_id": deals.opp_id.take(pa.array(idx)),
+            "outcome": pa.array(np.where(lc.won[idx], "won", "lost").tolist(), pa.string()),
+            "closed_at": tables.timestamps(lc.close_ts[idx]),
+        }
+    )
 
     won = lc.won_ts >= 0
     past = won & (lc.won_ts < cutoff)
@@ -93,13 +109,15 @@ def _truth(tl: Timeline, deals, accounts, fx) -> tuple[pa.Table, pa.Table]:
     repeats_so_far = np.bincount(deals.acc[past & deals.repeat], minlength=accounts.n)
     alive = repeats_so_far < deals.g_dropout
     a = np.flatnonzero(customer)
-    future_tbl = pa.table({
-        "account_id": accounts.account_id.take(pa.array(a)),
-        "purchases_12m": pa.array(purchases[a], pa.int64()),
-        "revenue_12m_cny": pa.array(np.round(revenue[a], 2), pa.float64()),
-        "purchase_rate": pa.array(np.round(accounts.purchase_rate[a], 4), pa.float64()),
-        "dropout_prob": pa.array(np.round(accounts.dropout_prob[a], 4), pa.float64()),
-        "alive_at_as_of": pa.array(alive[a], pa.bool_()),
-        "mean_deal_value_cny": pa.array(np.round(accounts.deal_value[a], 2), pa.float64()),
-    })
+    future_tbl = pa.table(
+        {
+            "account_id": accounts.account_id.take(pa.array(a)),
+            "purchases_12m": pa.array(purchases[a], pa.int64()),
+            "revenue_12m_cny": pa.array(np.round(revenue[a], 2), pa.float64()),
+            "purchase_rate": pa.array(np.round(accounts.purchase_rate[a], 4), pa.float64()),
+            "dropout_prob": pa.array(np.round(accounts.dropout_prob[a], 4), pa.float64()),
+            "alive_at_as_of": pa.array(alive[a], pa.bool_()),
+            "mean_deal_value_cny": pa.array(np.round(accounts.deal_value[a], 2), pa.float64()),
+        }
+    )
     return outcomes, future_tbl

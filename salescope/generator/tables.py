@@ -163,8 +163,12 @@ def decimals(cents_values: np.ndarray, mask: np.ndarray | None = None) -> pa.Arr
     validity = None
     if mask is not None and np.any(mask):
         validity = pa.array(~np.asarray(mask, dtype=bool)).buffers()[1]
-    return pa.Array.from_buffers(pa.decimal128(18, 2), c.size, [validity, pa.py_buffer(data.tobytes())],
-                                 null_count=-1 if validity is not None else 0)
+    return pa.Array.from_buffers(
+        pa.decimal128(18, 2),
+        c.size,
+        [validity, pa.py_buffer(data.tobytes())],
+        null_count=-1 if validity is not None else 0,
+    )
 
 
 def amount_text(cents_values: np.ndarray) -> pa.Array:

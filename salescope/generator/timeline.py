@@ -26,7 +26,13 @@ def date_of(day: int) -> date:
 
 def month_start(days: np.ndarray) -> np.ndarray:
     """Day number of the first of the month of each day."""
-    return np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return (
+        np.asarray(days)
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype("datetime64[D]")
+        .astype(np.int64)
+    )
 
 
 def add_months(days: np.ndarray, months) -> np.ndarray:

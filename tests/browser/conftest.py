@@ -16,8 +16,14 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "dashboards" / "server.py"  # the app plus the session-cookie routes
@@ -26,7 +32,8 @@ DESKTOP = {"width": 1280, "height": 900}
 if not CHROMIUM.exists():
     pytest.skip(
         "browser tests need Debian's chromium at /usr/bin/chromium: apt-get install -y chromium "
-        "(.ci/run installs it)", allow_module_level=True,
+        "(.ci/run installs it)",
+        allow_module_level=True,
     )
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make install")
 
@@ -53,10 +60,31 @@ def server(browser_home):
     port = _free_port()
     log = (browser_home / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(SERVER), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--client.showErrorDetails", "none", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
-        env={**os.environ, "SALESCOPE_HOME": str(browser_home)}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(SERVER),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.showErrorDetails",
+            "none",
+            "--server.fileWatcherType",
+            "none",
+            "--client.toolbarMode",
+            "viewer",
+        ],
+        env={**os.environ, "SALESCOPE_HOME": str(browser_home)},
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -20,8 +20,12 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}  # the page fixture's viewport (conftest.py)
 PHONE = {"width": 390, "height": 844}
 # error text a user must never see
-ERROR_TEXT = re.compile("Traceback|Exception|Error:|" + "|".join(
-    re.escape(STRINGS[lang][k]) for lang in ("zh", "en") for k in ("error.generic", "error.snapshot")))
+ERROR_TEXT = re.compile(
+    "Traceback|Exception|Error:|"
+    + "|".join(
+        re.escape(STRINGS[lang][k]) for lang in ("zh", "en") for k in ("error.generic", "error.snapshot")
+    )
+)
 
 
 def login(page, server: str, username: str, password: str = TEST_PASSWORD, path: str = "") -> float:
@@ -59,7 +63,9 @@ def phone_layout(page) -> None:
             """(w) => { const m = document.querySelector('[data-testid="stMain"]');
                         return m && m.clientWidth <= w && m.scrollWidth <= m.clientWidth + 1
                                && document.documentElement.scrollWidth <= w + 1; }""",
-            arg=PHONE["width"], timeout=10_000)
+            arg=PHONE["width"],
+            timeout=10_000,
+        )
 
 
 def assert_clean(page, where: str) -> None:
@@ -79,7 +85,8 @@ def shoot(page, name: str, phone: bool = True) -> None:
     # Streamlit scrolls inside stMain, not the document: both must fit the screen
     width, main_width, main_visible = page.evaluate(
         """() => { const m = document.querySelector('[data-testid="stMain"]');
-                   return [document.documentElement.scrollWidth, m.scrollWidth, m.clientWidth]; }""")
+                   return [document.documentElement.scrollWidth, m.scrollWidth, m.clientWidth]; }"""
+    )
     assert width <= PHONE["width"] + 1, f"{name}: the page scrolls sideways at 390 px ({width}px)"
     assert main_width <= main_visible + 1, f"{name}: the page scrolls sideways at 390 px ({main_width}px)"
     page.set_viewport_size(DESKTOP)

@@ -59,8 +59,10 @@ class Who:
         if self.role == "sales_rep":
             return f"{alias}.owner_user_id = ?", [self.crm_user_id]
         if self.role == "sales_manager":
-            return (f"{alias}.owner_user_id IN (SELECT u.user_id FROM marts.dim_users AS u WHERE u.team_id = ?)",
-                    [self.team_id])
+            return (
+                f"{alias}.owner_user_id IN (SELECT u.user_id FROM marts.dim_users AS u WHERE u.team_id = ?)",
+                [self.team_id],
+            )
         return "TRUE", []
 
     @property
@@ -81,14 +83,21 @@ def browser_home(tmp_path_factory, pipeline_home) -> Path:
     try:
         rep, team = con.execute(
             "SELECT owner_user_id, team_id FROM marts.fct_opportunities WHERE is_open GROUP BY ALL "
-            "ORDER BY count(*) DESC, owner_user_id LIMIT 1").fetchone()
-        (manager,) = con.execute("SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?",
-                                 [team]).fetchone()
+            "ORDER BY count(*) DESC, owner_user_id LIMIT 1"
+        ).fetchone()
+        (manager,) = con.execute(
+            "SELECT min(user_id) FROM marts.dim_users WHERE role = 'sales_manager' AND team_id = ?", [team]
+        ).fetchone()
     finally:
         con.close()
-    for role, crm, team_id in (("sales_rep", rep, team), ("sales_manager", manager, team),
-                               ("finance", None, None), ("executive", None, None),
-                               ("data_steward", None, None), ("admin", None, None)):
+    for role, crm, team_id in (
+        ("sales_rep", rep, team),
+        ("sales_manager", manager, team),
+        ("finance", None, None),
+        ("executive", None, None),
+        ("data_steward", None, None),
+        ("admin", None, None),
+    ):
         ensure_user(home, f"real_{role}", role, crm)
         WHO[role] = Who(role, crm, team_id)
     return home
@@ -146,8 +155,12 @@ def wait_for(page, js: str, wanted: list[str], timeout_ms: int = 10_000) -> None
     if not wanted:
         return
     with contextlib.suppress(sync_api.TimeoutError):
-        page.wait_for_function(f"wanted => {{ const shown = new Set(({js})().map(x => Array.isArray(x) ? x[0] : x));"
-                               " return wanted.every(w => shown.has(w)); }", arg=wanted, timeout=timeout_ms)
+        page.wait_for_function(
+            f"wanted => {{ const shown = new Set(({js})().map(x => Array.isArray(x) ? x[0] : x));"
+            " return wanted.every(w => shown.has(w)); }",
+            arg=wanted,
+            timeout=timeout_ms,
+        )
 
 
 def login(page, server: str, role: str, lang: str) -> float:
@@ -185,8 +198,12 @@ def _ratio(num: object, den: object) -> float | None:
 
 def _has(con, table: str) -> bool:
     schema, name = table.split(".")
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
 
 
 def latest_complete_month(as_of: date) -> date:
@@ -204,7 +221,9 @@ def expect_overview(con, who: Who, lang: str) -> dict[str, str]:
         f"""SELECT coalesce(sum(amount_cny) FILTER (WHERE date_trunc('month', won_at) = ?), 0),
                    count(*) FILTER (WHERE date_trunc('month', won_at) = ?),
                    count(*) FILTER (WHERE date_trunc('month', lost_at) = ?)
-            FROM marts.fct_opportunities AS o WHERE {where}""", [month, month, month, *params]).fetchone()
+            FROM marts.fct_opportunities AS o WHERE {where}""",
+        [month, month, month, *params],
+    ).fetchone()
     s = STRINGS[lang]
     out = {s["kpi.bookings"]: fmt.money(float(bookings), lang)}
     if won + lost:
@@ -225,38 +244,51 @@ def expect_performance(con, who: Who, lang: str) -> dict[str, str]:
                    coalesce(sum(amount_cny) FILTER (WHERE created_at::DATE <= ? AND (won_at IS NULL OR won_at::DATE > ?)
                                                     AND (lost_at IS NULL OR lost_at::DATE > ?)), 0)
             FROM marts.fct_opportunities AS o WHERE {where}""",
-        [start, end, start, end, start, end, as_of, as_of, as_of, *params]).fetchone()
+        [start, end, start, end, start, end, as_of, as_of, as_of, *params],
+    ).fetchone()
     mine, mine_params = who.person_where("r.user_id", "r.team_id")
-    (quota,) = con.execute(f"SELECT sum(r.quota_cny) FROM marts.mart_rep_performance AS r WHERE r.month = ? AND {mine}",
-                           [start, *mine_params]).fetchone()
+    (quota,) = con.execute(
+        f"SELECT sum(r.quota_cny) FROM marts.mart_rep_performance AS r WHERE r.month = ? AND {mine}",
+        [start, *mine_params],
+    ).fetchone()
     s = STRINGS[lang]
-    return {s["perf.kpi.bookings"]: fmt.money(float(bookings), lang),
-            s["perf.kpi.win_rate"]: fmt.percent(_ratio(won, won + lost)),
-            s["perf.kpi.attainment"]: fmt.percent(_ratio(bookings, quota)),
-            s["perf.kpi.pipeline"]: fmt.money(float(pipeline), lang)}
+    return {
+        s["perf.kpi.bookings"]: fmt.money(float(bookings), lang),
+        s["perf.kpi.win_rate"]: fmt.percent(_ratio(won, won + lost)),
+        s["perf.kpi.attainment"]: fmt.percent(_ratio(bookings, quota)),
+        s["perf.kpi.pipeline"]: fmt.money(float(pipeline), lang),
+    }
 
 
 def expect_forecast(con, who: Who, lang: str) -> dict[str, str]:
     """The newest month (the default) for the company, or a manager's team: booked to date and the open
     pipeline expected to close in it from the deals, the quota of the people in it, and the coverage."""
     as_of = _as_of(con)
-    (start,) = con.execute("SELECT max(period_start) FROM marts.mart_forecast WHERE period_type = 'month'").fetchone()
+    (start,) = con.execute(
+        "SELECT max(period_start) FROM marts.mart_forecast WHERE period_type = 'month'"
+    ).fetchone()
     end = _next_month(start)
     where, params = who.deal_where()
     booked, in_period = con.execute(
         f"""SELECT coalesce(sum(amount_cny) FILTER (WHERE won_at >= ? AND won_at < ? AND won_at::DATE <= ?), 0),
                    coalesce(sum(amount_cny) FILTER (WHERE is_open AND expected_close_date >= ?
                                                     AND expected_close_date < ?), 0)
-            FROM marts.fct_opportunities AS o WHERE {where}""", [start, end, as_of, start, end, *params]).fetchone()
+            FROM marts.fct_opportunities AS o WHERE {where}""",
+        [start, end, as_of, start, end, *params],
+    ).fetchone()
     mine, mine_params = who.person_where("r.user_id", "r.team_id")
-    (quota,) = con.execute(f"SELECT sum(r.quota_cny) FROM marts.mart_rep_performance AS r WHERE r.month = ? AND {mine}",
-                           [start, *mine_params]).fetchone()
+    (quota,) = con.execute(
+        f"SELECT sum(r.quota_cny) FROM marts.mart_rep_performance AS r WHERE r.month = ? AND {mine}",
+        [start, *mine_params],
+    ).fetchone()
     gap = float(quota or 0) - float(booked)
     s = STRINGS[lang]
-    return {s["fc.kpi.booked"]: fmt.money(float(booked), lang),
-            s["fc.kpi.in_period"]: fmt.money(float(in_period), lang),
-            s["fc.kpi.quota"]: fmt.money(None if quota is None else float(quota), lang),
-            s["fc.kpi.coverage"]: f"{float(in_period) / gap:.2f}" if gap > 0 else fmt.NO_VALUE}
+    return {
+        s["fc.kpi.booked"]: fmt.money(float(booked), lang),
+        s["fc.kpi.in_period"]: fmt.money(float(in_period), lang),
+        s["fc.kpi.quota"]: fmt.money(None if quota is None else float(quota), lang),
+        s["fc.kpi.coverage"]: f"{float(in_period) / gap:.2f}" if gap > 0 else fmt.NO_VALUE,
+    }
 
 
 def expect_funnel(con, who: Who, lang: str) -> dict[str, str]:
@@ -271,19 +303,25 @@ def expect_funnel(con, who: Who, lang: str) -> dict[str, str]:
                        WHERE t.stage_order IS NOT NULL GROUP BY ALL),
                  c AS (SELECT DISTINCT cohort FROM t ORDER BY cohort DESC LIMIT 12)
             SELECT count(*), count(*) FILTER (WHERE won) FROM t WHERE cohort IN (SELECT cohort FROM c)""",
-        params).fetchone()
+        params,
+    ).fetchone()
     s = STRINGS[lang]
-    return {s["fn.kpi.entered"]: _count(entered), s["fn.kpi.won"]: _count(won),
-            s["fn.kpi.overall"]: fmt.percent(_ratio(won, entered))}
+    return {
+        s["fn.kpi.entered"]: _count(entered),
+        s["fn.kpi.won"]: _count(won),
+        s["fn.kpi.overall"]: fmt.percent(_ratio(won, entered)),
+    }
 
 
 def caption_deals(con, who: Who, lang: str) -> list[str]:
     """The list's caption: open deals in scope (from the deals), how many of them are stalled (mart_deal_risk)."""
     where, params = who.deal_where()
-    (n,) = con.execute(f"SELECT count(*) FROM marts.fct_opportunities AS o WHERE o.is_open AND {where}",
-                       params).fetchone()
-    (stalled,) = con.execute(f"SELECT count(*) FILTER (WHERE o.is_stalled) FROM marts.mart_deal_risk AS o WHERE {where}",
-                             params).fetchone()
+    (n,) = con.execute(
+        f"SELECT count(*) FROM marts.fct_opportunities AS o WHERE o.is_open AND {where}", params
+    ).fetchone()
+    (stalled,) = con.execute(
+        f"SELECT count(*) FILTER (WHERE o.is_stalled) FROM marts.mart_deal_risk AS o WHERE {where}", params
+    ).fetchone()
     return [STRINGS[lang]["deals.caption_risk"].format(n=n, stalled=stalled)]
 
 
@@ -301,13 +339,16 @@ def expect_customers(con, who: Who, lang: str) -> dict[str, str]:
                    avg(CASE WHEN c.second_won <= c.first_won + INTERVAL 12 MONTH THEN 1.0 ELSE 0.0 END)
                        FILTER (WHERE c.first_won::DATE + INTERVAL 12 MONTH <= ?)
             FROM marts.dim_accounts AS a LEFT JOIN c ON c.account_id = a.account_id WHERE {where}""",
-        [as_of, *params]).fetchone()
+        [as_of, *params],
+    ).fetchone()
     s = STRINGS[lang]
     out = {s["cust.kpi.customers"]: _count(customers), s["cust.kpi.repurchase"]: fmt.percent(repurchase)}
     if _has(con, "ml.customer_ltv"):
         (at_risk,) = con.execute(
             f"""SELECT count(*) FROM marts.dim_accounts AS a JOIN ml.customer_ltv AS l ON l.account_id = a.account_id
-                WHERE l.lifecycle = 'at_risk' AND {where}""", params).fetchone()
+                WHERE l.lifecycle = 'at_risk' AND {where}""",
+            params,
+        ).fetchone()
         out[s["cust.kpi.at_risk"]] = _count(at_risk)
     return out
 
@@ -317,11 +358,15 @@ def expect_delivery(con, who: Who, lang: str) -> dict[str, str]:
     projects, overdue, variance, late = con.execute(
         """SELECT count(*), sum(overdue_task_count), median(schedule_variance_days),
                   count(*) FILTER (WHERE schedule_variance_days > 0) / count(schedule_variance_days)
-           FROM marts.mart_project_delivery""").fetchone()
+           FROM marts.mart_project_delivery"""
+    ).fetchone()
     s = STRINGS[lang]
-    return {s["money.dlv.kpi.projects"]: _count(projects), s["money.dlv.kpi.overdue_tasks"]: _count(overdue or 0),
-            s["money.dlv.kpi.variance"]: fmt.days(variance, lang, signed=True),
-            s["money.dlv.kpi.late_share"]: fmt.percent(late)}
+    return {
+        s["money.dlv.kpi.projects"]: _count(projects),
+        s["money.dlv.kpi.overdue_tasks"]: _count(overdue or 0),
+        s["money.dlv.kpi.variance"]: fmt.days(variance, lang, signed=True),
+        s["money.dlv.kpi.late_share"]: fmt.percent(late),
+    }
 
 
 def expect_channels(con, who: Who, lang: str) -> dict[str, str]:
@@ -331,11 +376,16 @@ def expect_channels(con, who: Who, lang: str) -> dict[str, str]:
     lo = _next_month(hi.replace(year=hi.year - 1))
     spend, leads, linear = con.execute(
         "SELECT sum(spend_cny), sum(leads), sum(bookings_linear_cny) FROM marts.mart_channel_roi "
-        "WHERE month >= ? AND month <= ?", [lo, hi]).fetchone()
+        "WHERE month >= ? AND month <= ?",
+        [lo, hi],
+    ).fetchone()
     s = STRINGS[lang]
     roi = _ratio(float(linear) - float(spend), spend)
-    return {s["money.chn.kpi.spend"]: fmt.money(float(spend), lang), s["money.chn.kpi.leads"]: _count(leads),
-            s["money.chn.kpi.roi"]: fmt.NO_VALUE if roi is None else f"{roi:.2f}"}
+    return {
+        s["money.chn.kpi.spend"]: fmt.money(float(spend), lang),
+        s["money.chn.kpi.leads"]: _count(leads),
+        s["money.chn.kpi.roi"]: fmt.NO_VALUE if roi is None else f"{roi:.2f}",
+    }
 
 
 def expect_collections(con, who: Who, lang: str) -> dict[str, str]:
@@ -345,21 +395,28 @@ def expect_collections(con, who: Who, lang: str) -> dict[str, str]:
     invoiced, collected, unpaid, over_90 = con.execute(
         f"""SELECT coalesce(sum(amount_cny), 0), coalesce(sum(collected_cny), 0), coalesce(sum(unpaid_cny), 0),
                    coalesce(sum(unpaid_cny) FILTER (WHERE days_past_due > 90), 0)
-            FROM marts.fct_invoices AS i WHERE {where}""", params).fetchone()
+            FROM marts.fct_invoices AS i WHERE {where}""",
+        params,
+    ).fetchone()
     deals, deal_params = who.deal_where()
     (contracts,) = con.execute(
         f"""SELECT sum(c.contract_value_cny) FROM marts.mart_collections AS c
             JOIN marts.fct_opportunities AS o ON o.opportunity_id = c.opportunity_id WHERE {deals}""",
-        deal_params).fetchone()
+        deal_params,
+    ).fetchone()
     s = STRINGS[lang]
-    out = {s["money.coll.kpi.contract_value"]: fmt.money(float(contracts), lang),
-           s["money.coll.kpi.invoiced"]: fmt.money(float(invoiced), lang),
-           s["money.coll.kpi.collected"]: fmt.money(float(collected), lang),
-           s["money.coll.kpi.receivables"]: fmt.money(float(unpaid), lang),
-           s["money.coll.kpi.over_90"]: fmt.money(float(over_90), lang)}
+    out = {
+        s["money.coll.kpi.contract_value"]: fmt.money(float(contracts), lang),
+        s["money.coll.kpi.invoiced"]: fmt.money(float(invoiced), lang),
+        s["money.coll.kpi.collected"]: fmt.money(float(collected), lang),
+        s["money.coll.kpi.receivables"]: fmt.money(float(unpaid), lang),
+        s["money.coll.kpi.over_90"]: fmt.money(float(over_90), lang),
+    }
     if who.sees_everything:
-        row = con.execute("SELECT dso FROM marts.mart_dso_monthly WHERE month <= ? ORDER BY month DESC LIMIT 1",
-                          [_as_of(con)]).fetchone()
+        row = con.execute(
+            "SELECT dso FROM marts.mart_dso_monthly WHERE month <= ? ORDER BY month DESC LIMIT 1",
+            [_as_of(con)],
+        ).fetchone()
         if row:
             out[s["money.coll.kpi.dso"]] = fmt.days(row[0], lang)
     return out
@@ -369,7 +426,8 @@ def expect_quality(con, who: Who, lang: str) -> dict[str, str]:
     """The checks of the run that published the snapshot, and how many failed."""
     checks, failed = con.execute(
         """SELECT count(*), count(*) FILTER (WHERE NOT success) FROM quality.validation_results
-           WHERE run_id = (SELECT run_id FROM meta.publish_log ORDER BY published_at DESC LIMIT 1)""").fetchone()
+           WHERE run_id = (SELECT run_id FROM meta.publish_log ORDER BY published_at DESC LIMIT 1)"""
+    ).fetchone()
     s = STRINGS[lang]
     return {s["quality.checks"]: _count(checks), s["quality.failed_checks"]: _count(failed)}
 
@@ -379,9 +437,17 @@ def rows_users(con, who: Who, lang: str) -> list[set[str]]:
     return [{f"real_{w.role}", STRINGS[lang][f"role.{w.role}"], w.crm_user_id or ""} for w in WHO.values()]
 
 
-EXPECTED = {"overview": expect_overview, "performance": expect_performance, "forecast": expect_forecast,
-            "funnel": expect_funnel, "customers": expect_customers, "delivery": expect_delivery,
-            "channels": expect_channels, "collections": expect_collections, "quality": expect_quality}
+EXPECTED = {
+    "overview": expect_overview,
+    "performance": expect_performance,
+    "forecast": expect_forecast,
+    "funnel": expect_funnel,
+    "customers": expect_customers,
+    "delivery": expect_delivery,
+    "channels": expect_channels,
+    "collections": expect_collections,
+    "quality": expect_quality,
+}
 # page -> function(con, who, lang) -> captions (st.caption) the page must show, word for word
 CAPTIONS = {"deals": caption_deals}
 # page -> function(con, who, lang) -> sets of cells that some row of the page's first table must hold
@@ -409,9 +475,12 @@ def check_page(page, con, who: Who, key: str, lang: str) -> None:
     rows = ROWS.get(key, lambda *_: [])(con, who, lang)
     if rows:
         with contextlib.suppress(sync_api.TimeoutError):  # the grid fills its table a moment after the run
-            page.wait_for_function(f"wanted => {{ const rows = ({_ROWS_JS})();"
-                                   " return wanted.every(w => rows.some(r => w.every(c => r.includes(c)))); }",
-                                   arg=[sorted(cells) for cells in rows], timeout=10_000)
+            page.wait_for_function(
+                f"wanted => {{ const rows = ({_ROWS_JS})();"
+                " return wanted.every(w => rows.some(r => w.every(c => r.includes(c)))); }",
+                arg=[sorted(cells) for cells in rows],
+                timeout=10_000,
+            )
         shown_rows = [set(r) for r in page.evaluate(_ROWS_JS)]
         for cells in rows:
             assert any(cells <= r for r in shown_rows), (where, cells, shown_rows)
@@ -439,8 +508,13 @@ def shoot_phone(page, name: str) -> None:
 
 # every page in Chinese for every role; in English every page through the executive (who has all business
 # pages), a rep's scoped pages, and the steward's and admin's one page each (the module stays within budget)
-COMBINATIONS = [*((role, "zh") for role in (*BUSINESS_ROLES, "data_steward", "admin")),
-                ("executive", "en"), ("sales_rep", "en"), ("data_steward", "en"), ("admin", "en")]
+COMBINATIONS = [
+    *((role, "zh") for role in (*BUSINESS_ROLES, "data_steward", "admin")),
+    ("executive", "en"),
+    ("sales_rep", "en"),
+    ("data_steward", "en"),
+    ("admin", "en"),
+]
 
 
 @pytest.mark.parametrize(("role", "lang"), COMBINATIONS)

@@ -29,7 +29,9 @@ def login_title(page):
 
 
 def signed_in_as(page, username: str):
-    return page.get_by_test_id("stSidebar").get_by_text(ZH["login.signed_in_as"].split("{name}")[0] + username)
+    return page.get_by_test_id("stSidebar").get_by_text(
+        ZH["login.signed_in_as"].split("{name}")[0] + username
+    )
 
 
 def session_cookie(context) -> dict | None:
@@ -71,7 +73,9 @@ def test_the_cookie_is_httponly_strict_and_javascript_cannot_read_it(page, serve
     assert cookie is not None, page.context.cookies()
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
     assert cookie["secure"] is False  # SALESCOPE_COOKIE_SECURE is off: plain http on localhost
-    assert time.time() < cookie["expires"] <= time.time() + MAX_HOURS * 3600 + 60  # no longer than the session
+    assert (
+        time.time() < cookie["expires"] <= time.time() + MAX_HOURS * 3600 + 60
+    )  # no longer than the session
     seen_by_js = page.evaluate("() => document.cookie")
     assert COOKIE_NAME not in seen_by_js and cookie["value"] not in seen_by_js
     assert auth_store(browser_home).session_user(cookie["value"]).username == "exec"  # a live server session
@@ -102,8 +106,14 @@ def test_logout_clears_the_cookie_and_the_old_token_is_refused(page, server, bro
     page.reload()
     expect(login_title(page)).to_be_visible(timeout=WAIT)
     # the old token put back by hand (a copied cookie): the server has ended it
-    page.context.add_cookies([{k: old[k] for k in ("name", "value", "domain", "path", "expires", "httpOnly",
-                                                   "secure", "sameSite")}])
+    page.context.add_cookies(
+        [
+            {
+                k: old[k]
+                for k in ("name", "value", "domain", "path", "expires", "httpOnly", "secure", "sameSite")
+            }
+        ]
+    )
     page.reload()
     expect(login_title(page)).to_be_visible(timeout=WAIT)
     expect(signed_in_as(page, "exec")).to_have_count(0)
@@ -148,7 +158,9 @@ def test_a_deep_link_signed_out_shows_the_form_then_the_page_with_its_filters(pa
     linked = re.compile(r"/deals\?(.+&)?region=east(&|$)")
     for attempt in ("signed in", "reloaded"):  # the link and the sign-in both survive a reload
         expect(page.get_by_role("heading", name=ZH["deals.title"], level=1)).to_be_visible(timeout=WAIT)
-        expect(page.get_by_role("combobox", name=ZH["filter.region"])).to_have_value(ZH["region.east"], timeout=WAIT)
+        expect(page.get_by_role("combobox", name=ZH["filter.region"])).to_have_value(
+            ZH["region.east"], timeout=WAIT
+        )
         expect(page.get_by_text(re.compile("^3 个在手商机"))).to_be_visible(timeout=WAIT)
         expect(page).to_have_url(linked)
         settle(page)
