@@ -10,19 +10,23 @@ See README.md in this folder for the latent drivers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from contract import ENTITIES
+import pyarrow as pa
+
+from contract import ENTITIES, Entity
 from salescope.generator import export
 from salescope.generator.defects import inject
 from salescope.generator.options import Options, validate
 from salescope.generator.rng import stream
-from salescope.generator.simulate import simulate
+from salescope.generator.simulate import simulate, truth
 from salescope.generator.timeline import Timeline
+from salescope.generator.view import world_at
 
-__all__ = ["generate", "Options"]
+__all__ = ["generate", "Options", "WorldTables", "world_tables", "clean_tables"]
 
 ACTIVITIES_PER_SCALE = 400_000  # touchpoints at scale 1, the largest entity
 
@@ -36,9 +40,14 @@ def generate(
     encoding: str = "utf-8",
     defect_rate: float = 0.0,
     as_of: date = date(2026, 6, 30),
+    until: date | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Generate a drop into ``out_dir``; returns the manifest (also written to ``_manifest.json``).
+
+    ``until`` pins the simulated frame: the world is simulated to ``until`` and seen as of ``as_of``
+    (``view.world_at``), so drops of the same ``until`` at successive as-of dates differ only by what
+    happened in between. Without it the frame ends at ``as_of`` (the classic drop).
 
     Raises ValueError for arguments it cannot honour (unknown format, scale <= 0, an xlsx entity over
     Excel's row limit, ...), with what to do instead.
@@ -53,14 +62,14 @@ def generate(
             f"Excel's limit of {export.EXCEL_MAX_ROWS:,} rows per sheet: use --format csv or --format parquet, "
             f"or a smaller --scale (xlsx works up to about scale 2.5)"
         )
+    wt = world_tables(opts.scale, opts.seed, opts.as_of, until, say)
     tl = Timeline(opts.as_of)
-    world = simulate(tl, opts.scale, opts.seed, say)
 
     say("defects")
     injections = {
         e.name: inject(
             e.name,
-            world.tables[e.name],
+            wt.tables[e.name],
             opts.defect_rate,
             stream(opts.seed, f"defects:{e.name}"),
             tl.as_of_day,
@@ -85,11 +94,12 @@ def generate(
         export.write_entity(
             opts.out_dir / f"{e.name}.{opts.fmt}", e, columns, opts.fmt, opts.encoding, opts.messy
         )
-    export.write_truth(opts.out_dir, world.opportunity_outcomes, world.customer_future)
+    export.write_truth(opts.out_dir, wt.opportunity_outcomes, wt.customer_future)
     manifest = {
         "seed": opts.seed,
         "scale": opts.scale,
         "as_of": opts.as_of.isoformat(),
+        **({"until": until.isoformat()} if until is not None else {}),
         "format": opts.fmt,
         "encoding": opts.encoding,
         "defect_rate": opts.defect_rate,
@@ -99,3 +109,57 @@ def generate(
     export.write_manifest(opts.out_dir, manifest)
     say("done")
     return manifest
+
+
+@dataclass
+class WorldTables:
+    """The canonical tables (``tables.py`` types) of a world as of a date, with its truth tables."""
+
+    as_of: date
+    tables: dict[str, pa.Table]
+    opportunity_outcomes: pa.Table
+    customer_future: pa.Table
+
+
+def world_tables(
+    scale: float,
+    seed: int,
+    as_of: date,
+    until: date | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    also_at: tuple[date, ...] = (),
+) -> WorldTables | tuple[WorldTables, ...]:
+    """The world of ``(scale, seed)`` as of ``as_of``, simulated to ``until`` (default: as_of).
+
+    With ``also_at``, one simulation serves several as-of dates (all <= until): returns a tuple, the
+    world at ``as_of`` first, then one per date of ``also_at``.
+    """
+    say = progress or (lambda _m: None)
+    if also_at and until is None:
+        raise ValueError("several as-of dates need a pinned frame: pass until")
+    if until is not None and until < max((as_of, *also_at)):
+        raise ValueError(
+            f"until {until} lies before as_of {max((as_of, *also_at))}: the frame must reach the as-of date"
+        )
+    frame = Timeline(until or as_of)
+    world = simulate(frame, scale, seed, say)
+    out = []
+    for d in (as_of, *also_at):
+        if until is None:
+            out.append(WorldTables(d, world.tables, world.opportunity_outcomes, world.customer_future))
+            continue
+        lat = world.latent
+        outcomes, future = truth(Timeline(d), lat["deals"], lat["accounts"], lat["fx"])
+        out.append(WorldTables(d, world_at(world, d), outcomes, future))
+    return tuple(out) if also_at else out[0]
+
+
+def clean_tables(wt: WorldTables) -> Iterator[tuple[Entity, pa.Table]]:
+    """Per entity (contract order): the clean typed table a defect-free parquet drop writes (amounts
+    decimal(18,2), timestamps timestamp[us] in Shanghai wall time, dates date32, ints, floats, bools);
+    a clean csv drop holds the same values as text."""
+    for e in ENTITIES:
+        t = wt.tables[e.name]
+        cols = [export.clean_column(c, t.column(c.name).combine_chunks(), "parquet") for c in e.columns]
+        yield e, pa.table(cols, names=e.column_names)

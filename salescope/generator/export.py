@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from contract import Entity
+from contract import Column, Entity
 from salescope.generator import render
 from salescope.generator.defects import Injection
 
@@ -46,7 +46,7 @@ def output_columns(entity: Entity, inj: Injection, fmt: str, messy: bool, rng: n
                 mask[overrides[0]] = True
                 col = pc.replace_with_mask(col, pa.array(mask), pa.array(overrides[1], pa.string()))
             else:
-                col = render.parquet_value(c, arr) if fmt == "parquet" else render.clean_text(c, arr)
+                col = clean_column(c, arr, fmt)
         out.append(col)
     if inj.duplicates:
         src = np.array([d[0] for d in inj.duplicates], dtype=np.int64)
@@ -67,6 +67,11 @@ def output_columns(entity: Entity, inj: Injection, fmt: str, messy: bool, rng: n
                 else pa.concat_arrays([col, extra])
             )
     return out
+
+
+def clean_column(column: Column, arr: pa.Array, fmt: str) -> pa.Array:
+    """A canonical column as a clean drop writes it: typed for parquet, text for csv."""
+    return render.parquet_value(column, arr) if fmt == "parquet" else render.clean_text(column, arr)
 
 
 def write_entity(path: Path, entity: Entity, columns: list, fmt: str, encoding: str, messy: bool) -> None:

@@ -9,7 +9,8 @@ keeps only what happened on or before ``as_of``; the truth files keep what happe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +35,8 @@ class World:
     tables: dict[str, pa.Table]  # canonical tables, contract order
     opportunity_outcomes: pa.Table
     customer_future: pa.Table
+    # the latent objects the tables were built from (``view.world_at`` reads them)
+    latent: dict[str, Any] = field(default_factory=dict)
 
 
 def simulate(
@@ -78,14 +81,19 @@ def simulate(
         "fx_rates": fx.table(tl.as_of_day),
     }
     ordered = {e.name: built[e.name] for e in ENTITIES}
-    outcomes, future = _truth(tl, deals, accounts, fx)
-    return World(tables=ordered, opportunity_outcomes=outcomes, customer_future=future)
+    outcomes, future = truth(tl, deals, accounts, fx)
+    latent = {
+        "tl": tl, "seed": seed, "org": org, "accounts": accounts, "deals": deals, "fx": fx,
+        "deal_lead": mk.deal_lead, "lead_id": mk.lead_id,
+    }  # fmt: skip
+    return World(tables=ordered, opportunity_outcomes=outcomes, customer_future=future, latent=latent)
 
 
-def _truth(tl: Timeline, deals, accounts, fx) -> tuple[pa.Table, pa.Table]:
+def truth(tl: Timeline, deals, accounts, fx) -> tuple[pa.Table, pa.Table]:
+    """The truth tables as of ``tl.as_of`` (deals of a world simulated to a later date are cut too)."""
     lc = deals.lc
     cutoff = tl.cutoff_ts
-    n = deals.n_exported
+    n = min(deals.n_exported, int(np.searchsorted(lc.created_ts, cutoff, side="left")))
     open_at = lc.close_ts[:n] >= cutoff
     idx = np.flatnonzero(open_at)
     outcomes = pa.table(
