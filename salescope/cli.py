@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from salescope.commands import crm_db as crm_db_command
 from salescope.commands import ltv as ltv_command
 from salescope.commands import quality as quality_command
 from salescope.commands import run as run_command
@@ -233,8 +234,8 @@ def contract(
     print(json.dumps({e.name: e.column_names for e in ENTITIES}, indent=1, ensure_ascii=False))
 
 
-# sub-commands owned by one area each (runs, dashboard users, data quality, LTV)
-for _command in (run_command, users_command, quality_command, ltv_command):
+# sub-commands owned by one area each (runs, dashboard users, data quality, LTV, the demo CRM database)
+for _command in (run_command, users_command, quality_command, ltv_command, crm_db_command):
     _command.register(app)
 
 if __name__ == "__main__":

@@ -183,6 +183,10 @@ def test_libraries_know_no_dagster_orchestration_or_dashboards():
     assert _broken(LIBRARIES, LIBRARY_MUST_NOT_IMPORT) == []
 
 
+def test_the_crm_database_knows_no_dagster_or_dashboards():
+    assert _broken(("salescope.crm_db",), LIBRARY_MUST_NOT_IMPORT) == []
+
+
 def test_dashboards_import_none_of_the_pipeline():
     assert _broken(("dashboards",), DASHBOARDS_MUST_NOT_IMPORT) == []
 
