@@ -31,15 +31,15 @@ serve: install
 ui: install
 	$(BIN)/salescope ui
 
-## every test: lint, then pytest (unit, dbt, end-to-end, dashboard)
+## every test: lint, then pytest (unit, dbt, end-to-end, dashboard) on two workers, one test file each
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## the quick loop: every test that builds no pipeline (tests using a pipeline home are marked slow)
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow" -q
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow" -q
 
 lint: install
 	$(BIN)/ruff check .

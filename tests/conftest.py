@@ -4,22 +4,47 @@ The suite builds three full pipelines in all (DESIGN: keep `make test` fast): ``
 drop), ``defect_pipeline_home`` (2% defects) and the crash test's rerun on a copy of ``pipeline_home``.
 Tests that change a home work on a copy (``shutil.copytree``). Tests that use a pipeline home, run dbt or a
 browser are marked ``slow`` here, so ``make test-fast`` (``pytest -m "not slow"``) builds none.
+
+``make test`` runs two pytest-xdist workers (``-n 2 --dist loadfile``): the serial suite kept about one of
+the two cores busy (a pipeline run waits on fsyncs and on dbt's subprocess). The session fixtures below are
+then built once for both workers: the first worker to ask builds under a file lock in the directory the
+workers share, the other waits and reuses it, so the suite still builds three full pipelines.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
+
+
+def _shared_dir(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """``<root>/<name>`` built once by ``build(path)``: per session, and across xdist workers when run by them.
+
+    A build that raised leaves no marker, so the next asker builds again (and fails with its own error)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if _under_xdist() else base  # the workers' basetemps share this parent
+    target = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (root / f"{name}.built").exists():
+            target.mkdir(parents=True, exist_ok=True)
+            build(target)
+            (root / f"{name}.built").touch()
+    return target
+
+
+def _under_xdist() -> bool:
+    return "PYTEST_XDIST_WORKER" in os.environ
 
 
 @pytest.fixture(scope="session")
 def drop_factory(tmp_path_factory):
-    """generate(scale, seed, defect_rate, fmt, encoding) -> (folder, manifest), cached per arguments."""
+    """generate(scale, seed, defect_rate, fmt, encoding) -> (folder, manifest), one per arguments (shared)."""
     from salescope.generator import generate
-
-    cache: dict[tuple, tuple[Path, dict]] = {}
 
     def make(
         scale: float = 0.05,
@@ -28,12 +53,14 @@ def drop_factory(tmp_path_factory):
         fmt: str = "csv",
         encoding: str = "utf-8",
     ):
-        key = (scale, seed, defect_rate, fmt, encoding)
-        if key not in cache:
-            out = tmp_path_factory.mktemp(f"drop-{scale}-{seed}-{defect_rate}-{fmt}-{encoding}")
-            generate(out, scale=scale, seed=seed, defect_rate=defect_rate, fmt=fmt, encoding=encoding)
-            cache[key] = (out, json.loads((out / "_manifest.json").read_text()))
-        return cache[key]
+        out = _shared_dir(
+            tmp_path_factory,
+            f"drop-{scale}-{seed}-{defect_rate}-{fmt}-{encoding}",
+            lambda path: generate(
+                path, scale=scale, seed=seed, defect_rate=defect_rate, fmt=fmt, encoding=encoding
+            ),
+        )
+        return out, json.loads((out / "_manifest.json").read_text())
 
     return make
 
@@ -48,11 +75,13 @@ def pipeline_home(tmp_path_factory, drop_factory) -> Path:
     from salescope.settings import Settings
 
     drop, _ = drop_factory(scale=0.05, seed=7, defect_rate=0.0)
-    home = tmp_path_factory.mktemp("pipeline-home")
-    s = Settings.from_env(home)
-    s.ensure_dirs()
-    assert run_pipeline(s, drop, None), "the clean demo drop did not publish"
-    return home
+
+    def build(home: Path) -> None:
+        s = Settings.from_env(home)
+        s.ensure_dirs()
+        assert run_pipeline(s, drop, None), "the clean demo drop did not publish"
+
+    return _shared_dir(tmp_path_factory, "pipeline-home", build)
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +92,13 @@ def defect_pipeline_home(tmp_path_factory, drop_factory) -> Path:
     from salescope.settings import Settings
 
     drop, _ = drop_factory(scale=0.05, seed=11, defect_rate=0.02)
-    home = tmp_path_factory.mktemp("defect-pipeline-home")
-    s = Settings.from_env(home)
-    s.ensure_dirs()
-    run_pipeline(s, drop, None)  # whether it published is what the tests check
-    return home
+
+    def build(home: Path) -> None:
+        s = Settings.from_env(home)
+        s.ensure_dirs()
+        run_pipeline(s, drop, None)  # whether it published is what the tests check
+
+    return _shared_dir(tmp_path_factory, "defect-pipeline-home", build)
 
 
 PIPELINE_FIXTURES = {"pipeline_home", "pipeline_copy", "defect_pipeline_home"}
