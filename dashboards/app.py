@@ -31,17 +31,29 @@ st.set_page_config(page_title="Salescope", page_icon=":material/insights:", layo
 
 
 def _pages(specs, lang: str, *, hidden: bool = False) -> list:
+    # never the default page: Streamlit serves the default at "/" only, and its own address (a bookmark or a
+    # shared link to /overview) then opens with a "Page not found" dialog
     return [
         st.Page(
             spec.path,
             title=t(f"nav.{spec.key}", lang),
             icon=spec.icon,
             url_path=spec.key,
-            default=i == 0 and not hidden,
             visibility="hidden" if hidden else "visible",
         )
-        for i, spec in enumerate(specs)
+        for spec in specs
     ]
+
+
+def _open_own_first_page() -> None:
+    """Never run: "/" opens the user's first page at that page's own address (app.py switches to it)."""
+
+
+def _home() -> object:
+    # the hidden default page behind "/"; the real pages are never the default (see _pages)
+    return st.Page(
+        _open_own_first_page, title="Salescope", url_path="home", default=True, visibility="hidden"
+    )
 
 
 def _no_access(key: str, lang: str) -> None:
@@ -95,10 +107,16 @@ if user is None:
     import plotly.graph_objects  # noqa: F401
 else:
     session.sidebar_user(user, lang)
-    session.sync_cookie()
     allowed = pages_for(user.role)
     if not allowed:
+        session.sync_cookie()
         st.warning(t("access.no_pages", lang), icon=":material/lock:")
         st.stop()
     others = [p for p in PAGES if p not in allowed]
-    st.navigation(_pages(allowed, lang) + _no_access_pages(others, lang)).run()
+    home, own = _home(), _pages(allowed, lang)
+    current = st.navigation([home, *own, *_no_access_pages(others, lang)])
+    if current is home:
+        # switch before sync_cookie: a switch ends this run, and the page it opens sends the login's ticket
+        st.switch_page(own[0])
+    session.sync_cookie()
+    current.run()

@@ -45,6 +45,11 @@ class TrainConfig:
     threads: int = 1  # OpenMP threads: on a shared 2-core machine one thread is ~10x faster than two
 
 
+# SALESCOPE_ML_TRAINING=fast (tests, quick demos): a quarter of the boosting rounds and a tenth of the
+# permutation-importance rows; the same features, folds, calibration and promotion rules
+FAST_TRAINING = TrainConfig(permutation_rows=300, max_train_rows=20_000, max_iter=40)
+
+
 @dataclass
 class DealModel:
     """What is stored in the registry: the scorer, the naive Bayes baseline and reason references."""

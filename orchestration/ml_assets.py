@@ -55,7 +55,9 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
             as_of = run_context.as_of_for_run(con, context.run_id)
             snaps = features.load_snapshots(con, until=as_of)
             outcomes = features.load_outcomes(con)
-            res = deal_scoring.run(snaps, outcomes, as_of, salescope.settings.models_dir)
+            fast = salescope.settings.ml_fast_training
+            cfg = deal_scoring.FAST_TRAINING if fast else None
+            res = deal_scoring.run(snaps, outcomes, as_of, salescope.settings.models_dir, cfg)
             failpoint("ml.trained")
             counts = deal_scoring.write_tables(con, res, salescope.settings.models_dir)
             open_x = deal_scoring.open_deal_features(snaps, outcomes, as_of)

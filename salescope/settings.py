@@ -4,7 +4,9 @@ Nothing else in Salescope reads ``os.environ``: libraries take a ``Settings`` (o
 
 Environment: ``SALESCOPE_HOME`` (default ``.salescope``), ``SALESCOPE_DBT_THREADS`` (default 1),
 ``SALESCOPE_COOKIE_SECURE`` (default off: the dashboard session cookie gets the ``Secure`` flag only when
-on, so it still works on http://localhost; turn it on when the dashboards are served over HTTPS).
+on, so it still works on http://localhost; turn it on when the dashboards are served over HTTPS),
+``SALESCOPE_ML_TRAINING`` (``full`` by default; ``fast`` trains the deal model with fewer boosting rounds,
+for tests and quick demos).
 """
 
 from __future__ import annotations
@@ -30,11 +32,19 @@ def _flag(name: str) -> bool:
     return raw in _TRUE
 
 
+def _ml_training() -> str:
+    raw = os.environ.get("SALESCOPE_ML_TRAINING", "full").strip().lower() or "full"
+    if raw not in ("full", "fast"):
+        raise ValueError(f"SALESCOPE_ML_TRAINING={raw!r}: use 'full' (the default) or 'fast'")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
     dbt_threads: int = 1
     cookie_secure: bool = False  # the dashboard session cookie is sent over HTTPS only
+    ml_fast_training: bool = False  # fewer boosting rounds (tests, quick demos): SALESCOPE_ML_TRAINING=fast
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -44,6 +54,7 @@ class Settings:
             home=Path(raw).expanduser().resolve(),
             dbt_threads=threads,
             cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),
+            ml_fast_training=_ml_training() == "fast",
         )
 
     @property

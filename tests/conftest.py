@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+# the deal model trains with FAST_TRAINING in every pipeline the tests run (subprocesses inherit it)
+os.environ.setdefault("SALESCOPE_ML_TRAINING", "fast")
+
 
 def _shared_dir(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """``<root>/<name>`` built once by ``build(path)``: per session, and across xdist workers when run by them.

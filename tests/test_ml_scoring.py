@@ -19,7 +19,7 @@ from models_ml.reference_frames import build_reference_marts
 from models_ml.registry import ModelRegistry
 
 AS_OF = date(2026, 6, 30)
-FAST = D.TrainConfig(seed=0, permutation_rows=300, max_train_rows=20_000, max_iter=40)
+FAST = D.FAST_TRAINING
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

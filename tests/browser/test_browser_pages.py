@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_browser_dashboards import ERROR_TEXT, PHONE, SCREENSHOTS, phone_layout, settle
+from test_browser_dashboards import DESKTOP, ERROR_TEXT, PHONE, SCREENSHOTS, phone_layout, settle
 
 from dashboards import formatting as fmt
 from dashboards.access import PAGES, pages_for
@@ -28,6 +28,7 @@ from dashboards.i18n import STRINGS
 from dashboards.testing import TEST_PASSWORD, ensure_user
 
 sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 BUSINESS_ROLES = ("sales_rep", "sales_manager", "finance", "executive")
 TIMINGS: dict[str, float] = {}
 
@@ -501,7 +502,7 @@ def shoot_phone(page, name: str) -> None:
     # sees the document, which is one screen high)
     page.set_viewport_size({"width": PHONE["width"], "height": max(PHONE["height"], min(main_height, 8_000))})
     page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
-    page.set_viewport_size({"width": 1280, "height": 900})
+    page.set_viewport_size(DESKTOP)
     assert width <= PHONE["width"] + 1, f"{name}: the page scrolls sideways at 390 px ({width}px)"
     assert main_width <= main_visible + 1, f"{name}: the page scrolls sideways at 390 px ({main_width}px)"
 
@@ -515,30 +516,81 @@ COMBINATIONS = [
     ("data_steward", "en"),
     ("admin", "en"),
 ]
+# one test per (role, page, language): a failure on one page never hides the others
+CASES = [(role, spec.key, lang) for role, lang in COMBINATIONS for spec in pages_for(role)]
+# at phone width: every page of the executive's, and each role's landing page
+PHONE_CASES = [c for c in CASES if c[0] == "executive" or c[1] == pages_for(c[0])[0].key]
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser, server):
+    """(role, lang) -> a browser context signed in once through the login form; each page's test opens a
+    new tab in it, which the session cookie keeps signed in (what a user's bookmark does)."""
+    contexts: dict[tuple[str, str], object] = {}
+
+    def get(role: str, lang: str):
+        if (role, lang) not in contexts:
+            ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+            first = ctx.new_page()
+            # recorded, not asserted: speed is the bench's business (a timed test fails on a busy machine)
+            TIMINGS[f"{role}/{lang}: login to first page"] = round(login(first, server, role, lang), 3)
+            first.close()
+            contexts[(role, lang)] = ctx
+        return contexts[(role, lang)]
+
+    yield get
+    for ctx in contexts.values():
+        ctx.close()
+
+
+def open_page(context, server: str, key: str, lang: str):
+    """A new tab on the page's own address; returns it once the page's heading is shown and the run ended."""
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
+    started = time.monotonic()
+    tab.goto(f"{server}/{key}" + (f"?lang={lang}" if lang != "zh" else ""))
+    expect(tab.get_by_role("heading", name=STRINGS[lang][f"nav.{key}"], level=1)).to_be_visible(
+        timeout=20_000
+    )
+    settle(tab)
+    expect(tab.get_by_test_id("stDialog")).to_have_count(0)  # no "Page not found" on a bookmarked page
+    tab.opened_in = time.monotonic() - started
+    return tab
 
 
 @pytest.mark.parametrize(("role", "lang"), COMBINATIONS)
-def test_role_sees_its_pages_with_the_marts_figures(page, server, serving, role, lang):
-    first = login(page, server, role, lang)
-    # recorded, not asserted: speed is the bench's business (a timed test fails on a busy machine)
-    TIMINGS[f"{role}/{lang}: login to first page"] = round(first, 3)
-    nav = page.get_by_test_id("stSidebarNav")
+def test_navigation_lists_exactly_the_roles_pages(signed_in, server, role, lang):
     specs = pages_for(role)
     assert {p.key for p in specs} < {p.key for p in PAGES}
+    tab = open_page(signed_in(role, lang), server, specs[0].key, lang)
+    nav = tab.get_by_test_id("stSidebarNav")
     if len(specs) > 1:
+        expect(nav).to_be_visible()
         shown_nav = nav.inner_text()
         for spec in PAGES:  # nothing beyond the role's pages in the navigation
             assert (STRINGS[lang][f"nav.{spec.key}"] in shown_nav) == (spec in specs), (role, spec.key)
+        # the navigation leads to the second page
+        title = STRINGS[lang][f"nav.{specs[1].key}"]
+        nav.get_by_text(title, exact=True).click()
+        expect(tab.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=20_000)
     else:  # one page (steward, admin): Streamlit shows no navigation at all
-        assert nav.count() == 0, (role, nav.inner_text())
-    for spec in specs:
-        title = STRINGS[lang][f"nav.{spec.key}"]
-        started = time.monotonic()
-        if spec != specs[0]:  # the first page is the one signing in lands on
-            nav.get_by_text(title, exact=True).click()
-        page.get_by_role("heading", name=title, level=1).wait_for()
-        settle(page)
-        TIMINGS[f"{role}/{lang}: {spec.key}"] = round(time.monotonic() - started, 3)
-        check_page(page, serving, WHO[role], spec.key, lang)
-        if role == "executive" or spec == specs[0]:
-            shoot_phone(page, f"real-{role}-{spec.key}-{lang}")
+        expect(nav).to_have_count(0)
+    assert not tab.dialogs, (role, tab.dialogs)
+    tab.close()
+
+
+@pytest.mark.parametrize(("role", "key", "lang"), CASES)
+def test_page_shows_the_marts_figures(signed_in, server, serving, role, key, lang):
+    tab = open_page(signed_in(role, lang), server, key, lang)
+    TIMINGS[f"{role}/{lang}: {key}"] = round(tab.opened_in, 3)
+    check_page(tab, serving, WHO[role], key, lang)
+    assert not tab.dialogs, (role, key, tab.dialogs)
+    tab.close()
+
+
+@pytest.mark.parametrize(("role", "key", "lang"), PHONE_CASES)
+def test_page_fits_a_phone_screen(signed_in, server, role, key, lang):
+    tab = open_page(signed_in(role, lang), server, key, lang)
+    shoot_phone(tab, f"real-{role}-{key}-{lang}")
+    tab.close()

@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from test_browser_dashboards import settle
+from test_browser_dashboards import DESKTOP, settle
 
 from dashboards.auth_store import MAX_HOURS
 from dashboards.cookie_bridge import COOKIE_NAME, LOGOUT_PATH, SESSION_PATH
@@ -18,7 +18,6 @@ from dashboards.testing import TEST_PASSWORD, auth_store, ensure_user
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 ZH = STRINGS["zh"]
-DESKTOP = {"width": 1280, "height": 900}  # the page fixture's viewport (conftest.py)
 WAIT = 20_000  # ms: a cold server imports the page modules on its first visit
 # what Streamlit logs when it shows its "Page not found" dialog
 PAGE_NOT_FOUND = re.compile("does not seem to exist|You have requested page")
