@@ -32,17 +32,23 @@ ui: install
 	$(BIN)/salescope ui
 
 ## every test: lint, then pytest (unit, dbt, end-to-end, dashboard) on two workers, one test file each
-test: install
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 ## the quick loop: every test that builds no pipeline (tests using a pipeline home are marked slow)
 test-fast: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow" -q
 
+## the checks pre-commit runs (.pre-commit-config.yaml), on every file: ruff (lint and format), mypy on the
+## typed packages (pyproject.toml [tool.mypy]), sqlfluff on the dbt models and tests (.sqlfluff; dbt templater
+## on an in-memory profile, so no `salescope prepare` and no warehouse is needed)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint dbt_project --processes 0
 
 ## refresh the lock after changing dependencies in pyproject.toml
 lock:

@@ -305,7 +305,10 @@ def simulate_bgnbd(
     freq = np.zeros(n)
     rec = np.zeros(n)
     mon = np.zeros(n)
-    nu = rng.gamma(q, 1.0 / gamma, n) if p is not None else None
+    nu = None
+    if p is not None:
+        assert q is not None and gamma is not None, "Gamma-Gamma values need p, q and gamma"
+        nu = rng.gamma(q, 1.0 / gamma, n)
     for i in range(n):
         t = 0.0
         k = 0
@@ -316,7 +319,7 @@ def simulate_bgnbd(
                 break
             k += 1
             rec[i] = t
-            if nu is not None:
+            if p is not None and nu is not None:  # nu is drawn exactly when p is given
                 total += rng.gamma(p, 1.0 / nu[i])
             if rng.random() < drop[i]:
                 break

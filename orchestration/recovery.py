@@ -88,6 +88,7 @@ def recover_dead_runs(instance: DagsterInstance, *, exclude: str | None = None) 
         if info.run_id == exclude or info.alive is not False:
             continue
         run = instance.get_run_by_id(info.run_id)
+        assert run is not None  # unfinished_runs just listed it
         message = (
             f"The process running this run (pid {info.pid} on {info.host}) is gone — killed, out of memory "
             f"or the machine stopped. Marked failed by the next Salescope run at "

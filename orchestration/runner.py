@@ -295,6 +295,7 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutc
         return outcome
     except (RunInterrupted, KeyboardInterrupt):
         # dbt (or dbt parse) was asked to stop; whatever of this run still works must not outlive it
+        assert lock.holder is not None  # acquired before the run started
         end_processes([p for p in processes_with_token(lock.holder.token) if not is_resource_tracker(p)])
         raise
     finally:
@@ -351,6 +352,7 @@ def _was_interrupted(instance: DagsterInstance, run_id: str) -> bool:
     ).records
     for rec in records:
         ev = rec.event_log_entry.dagster_event
+        assert ev is not None  # records filtered by event type carry their Dagster event
         text = ev.message or ""
         data = (
             getattr(ev, "step_failure_data", None) if ev.event_type == DagsterEventType.STEP_FAILURE else None

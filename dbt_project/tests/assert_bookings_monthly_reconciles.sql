@@ -17,9 +17,12 @@ deals as (
     from {{ ref('fct_opportunities') }}
 )
 
-select monthly.*, deals.bookings_cny as deal_bookings_cny
+select
+    monthly.*,
+    deals.bookings_cny as deal_bookings_cny
 from monthly
 cross join deals
-where coalesce(monthly.bookings_cny, 0) <> deals.bookings_cny
-   or coalesce(monthly.won_count, 0) <> coalesce(deals.won_count, 0)
-   or coalesce(monthly.lost_count, 0) <> coalesce(deals.lost_count, 0)
+where
+    coalesce(monthly.bookings_cny, 0) <> deals.bookings_cny
+    or coalesce(monthly.won_count, 0) <> coalesce(deals.won_count, 0)
+    or coalesce(monthly.lost_count, 0) <> coalesce(deals.lost_count, 0)

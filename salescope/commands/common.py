@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import NoReturn, overload
 
 import typer
 from rich.console import Console
@@ -10,12 +11,18 @@ from rich.console import Console
 console = Console(stderr=True)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` and exit with ``code`` (2: bad arguments)."""
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
 
+@overload
+def parse_date(text: str, what: str = ...) -> date: ...
+@overload
+def parse_date(text: None, what: str = ...) -> None: ...
+@overload
+def parse_date(text: str | None, what: str = ...) -> date | None: ...
 def parse_date(text: str | None, what: str = "--as-of") -> date | None:
     if text is None:
         return None

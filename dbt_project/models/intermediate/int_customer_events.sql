@@ -8,8 +8,9 @@ select
     cast(won_at as {{ type_date() }}) as event_date,
     amount_cny
 from {{ ref('fct_opportunities') }}
-where is_won
-  and account_id is not null
+where
+    is_won
+    and account_id is not null
 
 union all
 
@@ -20,9 +21,10 @@ select
     invoice_date as event_date,
     amount_cny
 from {{ ref('int_invoices') }}
-where invoice_date is not null
-  and account_id is not null
-  and invoice_date <= {{ as_of_date() }}
+where
+    invoice_date is not null
+    and account_id is not null
+    and invoice_date <= {{ as_of_date() }}
 
 union all
 
@@ -33,6 +35,7 @@ select
     payment_date as event_date,
     amount_cny
 from {{ ref('int_payments') }}
-where payment_date is not null
-  and account_id is not null
-  and payment_date <= {{ as_of_date() }}
+where
+    payment_date is not null
+    and account_id is not null
+    and payment_date <= {{ as_of_date() }}

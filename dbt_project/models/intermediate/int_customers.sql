@@ -66,12 +66,20 @@ select
     p.bookings_cny,
     coalesce(pay.collected_cny, 0) as collected_cny,
     -- repurchase: a second won deal within 12 months of the first (var repurchase_window_months)
-    case when p.second_purchase_date is not null
-              and p.second_purchase_date <= {{ dbt.dateadd('month', var('repurchase_window_months'), 'p.first_purchase_date') }}
-        then true else false end as is_repurchaser,
+    case
+        when
+            p.second_purchase_date is not null
+            and p.second_purchase_date
+            <= {{ dbt.dateadd('month', var('repurchase_window_months'), 'p.first_purchase_date') }}
+            then true
+        else false
+    end as is_repurchaser,
     -- churned: no won deal and no invoice for 12 months after the last (var churn_months)
-    case when {{ dbt.dateadd('month', var('churn_months'), 'a.last_activity_date') }} <= {{ as_of_date() }}
-        then true else false end as is_churned
+    case
+        when {{ dbt.dateadd('month', var('churn_months'), 'a.last_activity_date') }} <= {{ as_of_date() }}
+            then true
+        else false
+    end as is_churned
 from purchase_summary as p
 left join activity as a
     on a.account_id = p.account_id

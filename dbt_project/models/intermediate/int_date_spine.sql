@@ -19,16 +19,19 @@ with candidates as (
         min(rate_date) as first_day,
         max(rate_date) as last_day
     from {{ ref('stg_crm__fx_rates') }}
-    where currency <> 'CNY'
-      and rate_to_cny is not null
-      and rate_date is not null
+    where
+        currency <> 'CNY'
+        and rate_to_cny is not null
+        and rate_date is not null
 
     union all
 
     select
         {{ as_of_date() }} as first_day,
-        cast({{ dbt.dateadd('day', -1, dbt.dateadd('year', 1, dbt.date_trunc('year', as_of_date()))) }}
-             as {{ type_date() }}) as last_day
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('year', 1, dbt.date_trunc('year', as_of_date()))) }}
+            as {{ type_date() }}
+        ) as last_day
 
 ),
 

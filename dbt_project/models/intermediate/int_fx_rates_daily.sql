@@ -12,9 +12,10 @@ with rates as (
         currency,
         rate_to_cny
     from {{ ref('stg_crm__fx_rates') }}
-    where currency <> 'CNY'
-      and rate_to_cny is not null
-      and rate_date is not null
+    where
+        currency <> 'CNY'
+        and rate_to_cny is not null
+        and rate_date is not null
 
 ),
 

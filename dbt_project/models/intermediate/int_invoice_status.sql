@@ -7,8 +7,9 @@
 with invoices as (
 
     select * from {{ ref('int_invoices') }}
-    where invoice_date is not null
-      and invoice_date <= {{ as_of_date() }}
+    where
+        invoice_date is not null
+        and invoice_date <= {{ as_of_date() }}
 
 ),
 
@@ -24,8 +25,9 @@ payments as (
             rows between unbounded preceding and current row
         ) as paid_to_date
     from {{ ref('int_payments') }}
-    where payment_date is not null
-      and payment_date <= {{ as_of_date() }}
+    where
+        payment_date is not null
+        and payment_date <= {{ as_of_date() }}
 
 ),
 
@@ -62,7 +64,12 @@ status as (
         case
             when i.amount is null or i.amount = 0 then cast(0 as {{ type_money() }})
             when coalesce(pd.paid_amount, 0) >= i.amount then cast(0 as {{ type_money() }})
-            else cast(round(i.amount_cny * (i.amount - coalesce(pd.paid_amount, 0)) / i.amount, 2) as {{ type_money() }})
+            else
+                cast(
+                    round(
+                        i.amount_cny * (i.amount - coalesce(pd.paid_amount, 0)) / i.amount, 2
+                    ) as {{ type_money() }}
+                )
         end as unpaid_cny,
         -- the payments valued at the invoice's own rate (its currency, converted like the invoice): set against
         -- amount_cny, a difference is money paid, never a rate move between invoice and payment dates
@@ -81,7 +88,7 @@ select
     status.*,
     cast(
         case
-            when unpaid_cny = 0 then 'paid'
+            when status.unpaid_cny = 0 then 'paid'
             -- current, 1_30, 31_60, 61_90, over_90 (var aging_bucket_days)
             else {{ aging_bucket('days_past_due') }}
         end

@@ -28,8 +28,10 @@ select
     cast(month_start as {{ type_date() }}) as month_start,
     cast(month_end as {{ type_date() }}) as month_end,
     cast(
-        case when month_end < {{ as_of_date() }} then month_end
-             else {{ as_of_date() }} end
+        case
+            when month_end < {{ as_of_date() }} then month_end
+            else {{ as_of_date() }}
+        end
         as {{ type_date() }}
     ) as period_end,
     cast(quarter_start as {{ type_date() }}) as quarter_start,

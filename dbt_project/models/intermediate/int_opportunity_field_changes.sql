@@ -15,8 +15,9 @@ with changes as (
         old_amount_value,
         new_amount_value
     from {{ ref('stg_crm__opportunity_history') }}
-    where field_name in ('amount', 'expected_close_date')
-      and changed_at is not null
+    where
+        field_name in ('amount', 'expected_close_date')
+        and changed_at is not null
 
 ),
 
@@ -42,9 +43,10 @@ pushes as (
         opportunity_id,
         count(*) as push_count
     from changes
-    where field_name = 'expected_close_date'
-      and {{ on_or_before_as_of('changed_at') }}
-      and new_date_value > old_date_value
+    where
+        field_name = 'expected_close_date'
+        and {{ on_or_before_as_of('changed_at') }}
+        and new_date_value > old_date_value
     group by opportunity_id
 
 )

@@ -18,8 +18,9 @@ with opportunities as (
         created_at,
         closed_at
     from {{ ref('stg_crm__opportunities') }}
-    where opportunity_id is not null
-      and created_at is not null
+    where
+        opportunity_id is not null
+        and created_at is not null
 
 ),
 
@@ -32,9 +33,10 @@ stage_moves as (
         from_stage,
         to_stage
     from {{ ref('stg_crm__opportunity_history') }}
-    where field_name = 'stage'
-      and to_stage is not null
-      and changed_at is not null
+    where
+        field_name = 'stage'
+        and to_stage is not null
+        and changed_at is not null
 
 ),
 
@@ -93,8 +95,12 @@ entries as (
         1 as source_rank,
         cast(null as {{ dbt.type_string() }}) as history_id
     from opportunities as o
-    where o.stage in ('won', 'contract_signed', 'lost')
-      and not exists (select 1 from stage_moves as m where m.opportunity_id = o.opportunity_id)
+    where
+        o.stage in ('won', 'contract_signed', 'lost')
+        and not exists (
+            select 1 from stage_moves as m
+            where m.opportunity_id = o.opportunity_id
+        )
 
 ),
 
@@ -110,9 +116,9 @@ ordered as (
 
     select
         as_of_entries.*,
-        lag(stage) over (
-            partition by opportunity_id
-            order by entered_at, source_rank, history_id
+        lag(as_of_entries.stage) over (
+            partition by as_of_entries.opportunity_id
+            order by as_of_entries.entered_at, as_of_entries.source_rank, as_of_entries.history_id
         ) as stage_before
     from as_of_entries
 
@@ -142,10 +148,16 @@ with_neighbours as (
 
     select
         numbered.*,
-        lag(stage) over (partition by opportunity_id order by entry_number) as previous_stage,
-        lag(stage_order) over (partition by opportunity_id order by entry_number) as previous_stage_order,
-        lead(entered_at) over (partition by opportunity_id order by entry_number) as left_at,
-        count(*) over (partition by opportunity_id) as entry_count
+        lag(numbered.stage)
+            over (partition by numbered.opportunity_id order by numbered.entry_number)
+            as previous_stage,
+        lag(numbered.stage_order)
+            over (partition by numbered.opportunity_id order by numbered.entry_number)
+            as previous_stage_order,
+        lead(numbered.entered_at)
+            over (partition by numbered.opportunity_id order by numbered.entry_number)
+            as left_at,
+        count(*) over (partition by numbered.opportunity_id) as entry_count
     from numbered
 
 )
@@ -161,7 +173,8 @@ select
     previous_stage,
     -- a move to an earlier stage; moves into or out of lost are not regressions
     case
-        when stage_order is not null and previous_stage_order is not null
+        when
+            stage_order is not null and previous_stage_order is not null
             and stage_order < previous_stage_order then true
         else false
     end as is_regression,

@@ -29,9 +29,10 @@ changes as (
             order by changed_at, history_id
         ) as change_number
     from {{ ref('stg_crm__opportunity_history') }}
-    where field_name in ('amount', 'expected_close_date')
-      and changed_at is not null
-      and {{ on_or_before_as_of('changed_at') }}
+    where
+        field_name in ('amount', 'expected_close_date')
+        and changed_at is not null
+        and {{ on_or_before_as_of('changed_at') }}
 
 ),
 
@@ -39,9 +40,9 @@ with_next as (
 
     select
         changes.*,
-        lead(changed_date) over (
-            partition by opportunity_id, field_name
-            order by change_number
+        lead(changes.changed_date) over (
+            partition by changes.opportunity_id, changes.field_name
+            order by changes.change_number
         ) as next_changed_date
     from changes
 
@@ -109,11 +110,17 @@ select
     cast(intervals.valid_from_date as {{ type_date() }}) as valid_from_date,
     cast(intervals.valid_to_date as {{ type_date() }}) as valid_to_date,
     -- an unreadable old or new value falls back to the as-of value
-    cast(case when intervals.field_name = 'amount' then coalesce(intervals.amount_value, v.amount) end
-         as {{ type_money() }}) as amount_value,
-    cast(case when intervals.field_name = 'expected_close_date'
-              then coalesce(intervals.date_value, v.expected_close_date) end
-         as {{ type_date() }}) as date_value
+    cast(
+        case when intervals.field_name = 'amount' then coalesce(intervals.amount_value, v.amount) end
+        as {{ type_money() }}
+    ) as amount_value,
+    cast(
+        case
+            when intervals.field_name = 'expected_close_date'
+                then coalesce(intervals.date_value, v.expected_close_date)
+        end
+        as {{ type_date() }}
+    ) as date_value
 from intervals
 inner join as_of_values as v
     on v.opportunity_id = intervals.opportunity_id

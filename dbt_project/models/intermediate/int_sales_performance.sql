@@ -89,12 +89,20 @@ facts as (
 
     union all
 
+    -- the branches below are positional: the first branch names the columns
+    -- noqa: disable=AL03
     -- {{ level }}: lost deals
     select
-        '{{ level }}', {{ key }},
+        '{{ level }}',
+        {{ key }},
         cast({{ dbt.date_trunc('month', 'lost_date') }} as {{ type_date() }}),
-        cast(0 as {{ type_money() }}), 0, 1, amount_cny, cast(null as {{ dbt.type_bigint() }}),
-        cast(null as {{ type_money() }}), 0
+        cast(0 as {{ type_money() }}),
+        0,
+        1,
+        amount_cny,
+        cast(null as {{ dbt.type_bigint() }}),
+        cast(null as {{ type_money() }}),
+        0
     from deals
     where is_lost
 
@@ -102,19 +110,34 @@ facts as (
 
     -- {{ level }}: quotas
     select
-        '{{ level }}', {{ key }}, month_start,
-        cast(0 as {{ type_money() }}), 0, 0, cast(0 as {{ type_money() }}), cast(null as {{ dbt.type_bigint() }}),
-        quota_cny, 0
+        '{{ level }}',
+        {{ key }},
+        month_start,
+        cast(0 as {{ type_money() }}),
+        0,
+        0,
+        cast(0 as {{ type_money() }}),
+        cast(null as {{ dbt.type_bigint() }}),
+        quota_cny,
+        0
     from quotas
 
     union all
 
     -- {{ level }}: touchpoints
     select
-        '{{ level }}', {{ key }}, month_start,
-        cast(0 as {{ type_money() }}), 0, 0, cast(0 as {{ type_money() }}), cast(null as {{ dbt.type_bigint() }}),
-        cast(null as {{ type_money() }}), 1
+        '{{ level }}',
+        {{ key }},
+        month_start,
+        cast(0 as {{ type_money() }}),
+        0,
+        0,
+        cast(0 as {{ type_money() }}),
+        cast(null as {{ dbt.type_bigint() }}),
+        cast(null as {{ type_money() }}),
+        1
     from touches
+    -- noqa: enable=AL03
     {%- endfor %}
 
 ),
@@ -178,9 +201,15 @@ open_totals as (
 
 groups as (
 
-    select distinct level, group_id from monthly
+    select distinct
+        level,
+        group_id
+    from monthly
     union
-    select distinct level, group_id from open_totals
+    select distinct
+        level,
+        group_id
+    from open_totals
 
 )
 

@@ -6,8 +6,10 @@ with bounds as (
 
     select
         cast({{ dbt.date_trunc('year', 'min(created_date)') }} as {{ type_date() }}) as start_date,
-        cast({{ dbt.dateadd('day', -1, dbt.dateadd('year', 1, dbt.date_trunc('year', as_of_date()))) }}
-             as {{ type_date() }}) as end_date
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('year', 1, dbt.date_trunc('year', as_of_date()))) }}
+            as {{ type_date() }}
+        ) as end_date
     from {{ ref('stg_crm__opportunities') }}
 
 )

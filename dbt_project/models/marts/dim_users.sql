@@ -24,8 +24,12 @@ select
         case
             when users.manager_id is null then null
             when managers.manager_id is null then users.manager_id
-            when managers_2.manager_id is null then {{ dbt.concat(['users.manager_id', "' > '", 'managers.manager_id']) }}
-            else {{ dbt.concat(['users.manager_id', "' > '", 'managers.manager_id', "' > '", 'managers_2.manager_id']) }}
+            when
+                managers_2.manager_id is null
+                then {{ dbt.concat(['users.manager_id', "' > '", 'managers.manager_id']) }}
+            else {{ dbt.concat([
+                'users.manager_id', "' > '", 'managers.manager_id', "' > '", 'managers_2.manager_id'
+            ]) }}
         end
         as {{ dbt.type_string() }}
     ) as manager_chain,

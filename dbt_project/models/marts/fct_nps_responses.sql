@@ -16,6 +16,7 @@ select
 from {{ ref('stg_crm__nps_responses') }} as r
 left join {{ ref('stg_crm__accounts') }} as a
     on a.account_id = r.account_id
-where r.responded_date is not null
-  and r.responded_date <= {{ as_of_date() }}
-  and r.score between 0 and 10
+where
+    r.responded_date is not null
+    and r.responded_date <= {{ as_of_date() }}
+    and r.score between 0 and 10

@@ -90,7 +90,8 @@ life_cycle as (
         m.won_at,
         m.signed_at,
         -- a won deal stays won; a deal is lost when its current stage is lost
-        case when m.won_at is null and cs.current_stage = 'lost' then cs.current_stage_entered_at end as lost_at,
+        case when m.won_at is null and cs.current_stage = 'lost' then cs.current_stage_entered_at end
+            as lost_at,
         cs.current_stage,
         cs.current_stage_entered_at,
         coalesce(r.regression_count, 0) as regression_count,

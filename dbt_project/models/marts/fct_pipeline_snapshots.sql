@@ -97,7 +97,10 @@ stage_events as (
 -- dated events counted "to date": regressions, pushes, amount changes
 counted_events as (
 
-    select opportunity_id, entered_date as event_date, 'regression' as event_kind
+    select
+        opportunity_id,
+        entered_date as event_date,
+        'regression' as event_kind
     from stage_events
     where is_regression
 
@@ -108,12 +111,13 @@ counted_events as (
         cast(changed_at as {{ type_date() }}) as event_date,
         case when field_name = 'amount' then 'amount_change' else 'push' end as event_kind
     from {{ ref('stg_crm__opportunity_history') }}
-    where changed_at is not null
-      and {{ on_or_before_as_of('changed_at') }}
-      and (
-          field_name = 'amount'
-          or (field_name = 'expected_close_date' and new_date_value > old_date_value)
-      )
+    where
+        changed_at is not null
+        and {{ on_or_before_as_of('changed_at') }}
+        and (
+            field_name = 'amount'
+            or (field_name = 'expected_close_date' and new_date_value > old_date_value)
+        )
 
 ),
 
@@ -141,8 +145,9 @@ touches as (
         channel,
         is_decision_maker_contact
     from {{ ref('fct_touchpoints') }}
-    where touchpoint_type = 'activity'
-      and opportunity_id is not null
+    where
+        touchpoint_type = 'activity'
+        and opportunity_id is not null
 
 ),
 
@@ -156,7 +161,8 @@ touch_counts as (
         sum(case when t.occurred_date > {{ d7 }} then 1 else 0 end) as touchpoints_7d,
         sum(case when t.occurred_date > {{ d30 }} then 1 else 0 end) as touchpoints_30d,
         {%- for ch in contract_vocabulary('channel') %}
-        sum(case when t.occurred_date > {{ d30 }} and t.channel = '{{ ch }}' then 1 else 0 end) as tp30_{{ ch }},
+        sum(case when t.occurred_date > {{ d30 }} and t.channel = '{{ ch }}' then 1 else 0 end)
+            as tp30_{{ ch }},
         {%- endfor %}
         max(t.occurred_date) as last_touch_date
     from open_rows as r
@@ -188,10 +194,11 @@ first_dates as (
         cast(null as {{ type_date() }}) as first_demo_date,
         min(cast(uploaded_at as {{ type_date() }})) as first_proposal_date
     from {{ ref('stg_crm__documents') }}
-    where doc_type in ('proposal', 'quotation')
-      and opportunity_id is not null
-      and uploaded_at is not null
-      and {{ on_or_before_as_of('uploaded_at') }}
+    where
+        doc_type in ('proposal', 'quotation')
+        and opportunity_id is not null
+        and uploaded_at is not null
+        and {{ on_or_before_as_of('uploaded_at') }}
     group by opportunity_id
 
 ),
@@ -220,12 +227,14 @@ select
     cast(r.industry as {{ dbt.type_string() }}) as industry,
     cast(r.product_line as {{ dbt.type_string() }}) as product_line,
     cast(r.stage as {{ dbt.type_string() }}) as stage,
-    cast({{ days_between('r.stage_entered_date', 'r.snapshot_date') }} as {{ dbt.type_int() }}) as days_in_stage,
+    cast({{ days_between('r.stage_entered_date', 'r.snapshot_date') }} as {{ dbt.type_int() }})
+        as days_in_stage,
     cast({{ days_between('r.created_date', 'r.snapshot_date') }} as {{ dbt.type_int() }}) as deal_age_days,
     r.amount_cny,
     cast(coalesce(ec.amount_change_count, 0) as {{ dbt.type_int() }}) as amount_change_count,
     cast(r.expected_close_date as {{ type_date() }}) as expected_close_date,
-    cast({{ days_between('r.snapshot_date', 'r.expected_close_date') }} as {{ dbt.type_int() }}) as days_to_expected_close,
+    cast({{ days_between('r.snapshot_date', 'r.expected_close_date') }} as {{ dbt.type_int() }})
+        as days_to_expected_close,
     cast(coalesce(ec.push_count, 0) as {{ dbt.type_int() }}) as push_count,
     cast(coalesce(ec.regression_count, 0) as {{ dbt.type_int() }}) as regression_count,
     cast(coalesce(tc.touchpoints_7d, 0) as {{ dbt.type_int() }}) as touchpoints_7d,
@@ -233,8 +242,10 @@ select
     {%- for ch in contract_vocabulary('channel') %}
     cast(coalesce(tc.tp30_{{ ch }}, 0) as {{ dbt.type_int() }}) as tp30_{{ ch }},
     {%- endfor %}
-    cast({{ days_between('tc.last_touch_date', 'r.snapshot_date') }} as {{ dbt.type_int() }}) as days_since_last_touch,
-    case when f.first_decision_maker_date <= r.snapshot_date then true else false end as has_decision_maker_contact,
+    cast({{ days_between('tc.last_touch_date', 'r.snapshot_date') }} as {{ dbt.type_int() }})
+        as days_since_last_touch,
+    case when f.first_decision_maker_date <= r.snapshot_date then true else false end
+        as has_decision_maker_contact,
     case when f.first_visit_date <= r.snapshot_date then true else false end as has_visit,
     case when f.first_demo_date <= r.snapshot_date then true else false end as has_demo,
     case when f.first_proposal_date <= r.snapshot_date then true else false end as has_proposal_doc

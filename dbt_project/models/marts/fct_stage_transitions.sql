@@ -10,7 +10,14 @@ with events as (
 
 opportunities as (
 
-    select opportunity_id, owner_user_id, team_id, region, lead_source, is_won, is_lost
+    select
+        opportunity_id,
+        owner_user_id,
+        team_id,
+        region,
+        lead_source,
+        is_won,
+        is_lost
     from {{ ref('fct_opportunities') }}
 
 ),
@@ -19,8 +26,12 @@ with_next as (
 
     select
         events.*,
-        lead(stage) over (partition by opportunity_id order by entry_number) as next_stage,
-        lead(stage_order) over (partition by opportunity_id order by entry_number) as next_stage_order
+        lead(events.stage)
+            over (partition by events.opportunity_id order by events.entry_number)
+            as next_stage,
+        lead(events.stage_order)
+            over (partition by events.opportunity_id order by events.entry_number)
+            as next_stage_order
     from events
 
 )
@@ -37,8 +48,9 @@ select
     cast(
         case
             when t.stage in ('contract_signed', 'lost') then null
-            when t.left_at is not null then
-                {{ days_between(to_date('t.entered_at'), to_date('t.left_at')) }}
+            when t.left_at is not null
+                then
+                    {{ days_between(to_date('t.entered_at'), to_date('t.left_at')) }}
             else {{ days_between(to_date('t.entered_at'), as_of_date()) }}
         end
         as {{ dbt.type_int() }}
@@ -46,13 +58,15 @@ select
     cast(t.next_stage as {{ dbt.type_string() }}) as next_stage,
     -- the move out of this stage jumped over at least one stage (lost is no skip)
     case
-        when t.next_stage_order is not null and t.stage_order is not null
+        when
+            t.next_stage_order is not null and t.stage_order is not null
             and t.next_stage_order > t.stage_order + 1 then true
         else false
     end as is_skip,
     -- the move out of this stage went to an earlier stage
     case
-        when t.next_stage_order is not null and t.stage_order is not null
+        when
+            t.next_stage_order is not null and t.stage_order is not null
             and t.next_stage_order < t.stage_order then true
         else false
     end as is_regression,

@@ -5,16 +5,18 @@
 with activities as (
 
     select * from {{ ref('stg_crm__activities') }}
-    where occurred_at is not null
-      and {{ on_or_before_as_of('occurred_at') }}
+    where
+        occurred_at is not null
+        and {{ on_or_before_as_of('occurred_at') }}
 
 ),
 
 leads as (
 
     select * from {{ ref('stg_crm__leads') }}
-    where created_at is not null
-      and {{ on_or_before_as_of('created_at') }}
+    where
+        created_at is not null
+        and {{ on_or_before_as_of('created_at') }}
 
 ),
 
@@ -32,7 +34,10 @@ lead_opportunities as (
 
 contacts as (
 
-    select contact_id, is_decision_maker from {{ ref('stg_crm__contacts') }}
+    select
+        contact_id,
+        is_decision_maker
+    from {{ ref('stg_crm__contacts') }}
 
 )
 

@@ -20,7 +20,10 @@ with opportunities as (
 periods as (
 
     -- the months of the date spine (int_months): first day, last day, and the day stock figures are taken
-    select month_start, month_end, period_end
+    select
+        month_start,
+        month_end,
+        period_end
     from {{ ref('int_months') }}
 
 ),
@@ -61,7 +64,7 @@ open_pipeline as (
         on o.created_date <= periods.period_end
         and (o.won_date is null or o.won_date > periods.period_end)
         and (o.lost_date is null or o.lost_date > periods.period_end)
-    group by periods.month_start
+    group by 1
 
 )
 
@@ -74,7 +77,8 @@ select
     cast(
         case
             when coalesce(won.won_count, 0) + coalesce(lost.lost_count, 0) > 0
-                then cast(coalesce(won.won_count, 0) as {{ type_double() }})
+                then
+                    cast(coalesce(won.won_count, 0) as {{ type_double() }})
                     / (coalesce(won.won_count, 0) + coalesce(lost.lost_count, 0))
         end
         as {{ type_double() }}

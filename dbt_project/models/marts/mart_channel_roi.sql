@@ -19,8 +19,9 @@ leads as (
         coalesce(lead_source, 'unknown') as channel,
         created_at
     from {{ ref('stg_crm__leads') }}
-    where created_at is not null
-      and {{ on_or_before_as_of('created_at') }}
+    where
+        created_at is not null
+        and {{ on_or_before_as_of('created_at') }}
 
 ),
 
@@ -41,8 +42,11 @@ won as (
         won_at,
         amount_cny,
         -- a new customer: the account's first-ever won deal
-        case when row_number() over (partition by account_id order by won_at, opportunity_id) = 1
-            then 1 else 0 end as is_new_customer
+        case
+            when row_number() over (partition by account_id order by won_at, opportunity_id) = 1
+                then 1
+            else 0
+        end as is_new_customer
     from deals
     where is_won
 
@@ -101,9 +105,11 @@ weighted as (
         t.opportunity_id,
         t.channel,
         case when row_number() over (
-            partition by t.opportunity_id order by t.touched_at, t.lead_id) = 1 then 1.0 else 0.0 end as w_first,
+            partition by t.opportunity_id order by t.touched_at, t.lead_id
+        ) = 1 then 1.0 else 0.0 end as w_first,
         case when row_number() over (
-            partition by t.opportunity_id order by t.touched_at desc, t.lead_id desc) = 1 then 1.0 else 0.0 end as w_last,
+            partition by t.opportunity_id order by t.touched_at desc, t.lead_id desc
+        ) = 1 then 1.0 else 0.0 end as w_last,
         1.0 / count(*) over (partition by t.opportunity_id) as w_linear
     from touches as t
 
@@ -124,13 +130,16 @@ attributed as (
     from weighted as wt
     inner join won as w
         on w.opportunity_id = wt.opportunity_id
-    group by wt.channel, cast({{ dbt.date_trunc('month', 'w.won_at') }} as {{ type_date() }})
+    group by 1, 2
 
 ),
 
 lead_counts as (
 
-    select channel, cast({{ dbt.date_trunc('month', 'created_at') }} as {{ type_date() }}) as month_start, count(*) as leads
+    select
+        channel,
+        cast({{ dbt.date_trunc('month', 'created_at') }} as {{ type_date() }}) as month_start,
+        count(*) as leads
     from leads
     group by 1, 2
 
@@ -149,8 +158,11 @@ opportunity_counts as (
 
 won_counts as (
 
-    select lead_source as channel, cast({{ dbt.date_trunc('month', 'won_at') }} as {{ type_date() }}) as month_start,
-           count(*) as won_count, sum(amount_cny) as bookings_source_cny
+    select
+        lead_source as channel,
+        cast({{ dbt.date_trunc('month', 'won_at') }} as {{ type_date() }}) as month_start,
+        count(*) as won_count,
+        sum(amount_cny) as bookings_source_cny
     from won
     group by 1, 2
 
@@ -158,7 +170,10 @@ won_counts as (
 
 spend as (
 
-    select coalesce(channel, 'unknown') as channel, month_start, sum(spend_cny) as spend_cny
+    select
+        coalesce(channel, 'unknown') as channel,
+        month_start,
+        sum(spend_cny) as spend_cny
     from {{ ref('int_channel_spend') }}
     where month_start <= {{ as_of_date() }}
     group by 1, 2
@@ -183,7 +198,10 @@ channels as (
 
 grid as (
 
-    select c.channel, m.month_start from channels as c cross join months as m
+    select
+        c.channel,
+        m.month_start
+    from channels as c cross join months as m
 
 )
 
@@ -193,15 +211,25 @@ select
     cast(coalesce(lc.leads, 0) as {{ dbt.type_bigint() }}) as leads,
     cast(coalesce(oc.opportunities, 0) as {{ dbt.type_bigint() }}) as opportunities,
     cast(coalesce(s.spend_cny, 0) as {{ type_money() }}) as spend_cny,
-    cast({{ safe_divide('s.spend_cny', 'oc.opportunities') }} as {{ type_double() }}) as cost_per_opportunity_cny,
+    cast({{ safe_divide('s.spend_cny', 'oc.opportunities') }} as {{ type_double() }})
+        as cost_per_opportunity_cny,
     cast(coalesce(wc.won_count, 0) as {{ dbt.type_bigint() }}) as won_count,
     cast(coalesce(wc.bookings_source_cny, 0) as {{ type_money() }}) as bookings_source_cny,
     cast(coalesce(a.bookings_first_touch_cny, 0) as {{ type_money() }}) as bookings_first_touch_cny,
     cast(coalesce(a.bookings_last_touch_cny, 0) as {{ type_money() }}) as bookings_last_touch_cny,
     cast(coalesce(a.bookings_linear_cny, 0) as {{ type_money() }}) as bookings_linear_cny,
-    cast({{ safe_divide('coalesce(a.bookings_first_touch_cny, 0) - s.spend_cny', 's.spend_cny') }} as {{ type_double() }}) as roi_first_touch,
-    cast({{ safe_divide('coalesce(a.bookings_last_touch_cny, 0) - s.spend_cny', 's.spend_cny') }} as {{ type_double() }}) as roi_last_touch,
-    cast({{ safe_divide('coalesce(a.bookings_linear_cny, 0) - s.spend_cny', 's.spend_cny') }} as {{ type_double() }}) as roi_linear,
+    cast(
+        {{ safe_divide('coalesce(a.bookings_first_touch_cny, 0) - s.spend_cny', 's.spend_cny') }}
+        as {{ type_double() }}
+    ) as roi_first_touch,
+    cast(
+        {{ safe_divide('coalesce(a.bookings_last_touch_cny, 0) - s.spend_cny', 's.spend_cny') }}
+        as {{ type_double() }}
+    ) as roi_last_touch,
+    cast(
+        {{ safe_divide('coalesce(a.bookings_linear_cny, 0) - s.spend_cny', 's.spend_cny') }}
+        as {{ type_double() }}
+    ) as roi_linear,
     cast(coalesce(a.new_customers_linear, 0) as {{ type_double() }}) as new_customers_linear,
     cast({{ safe_divide('s.spend_cny', 'a.new_customers_linear') }} as {{ type_double() }}) as cac_cny
 from grid as g

@@ -36,8 +36,10 @@ select
     cast(coalesce(p.collected_cny, 0) as {{ type_money() }}) as collected_cny,
     -- collected valued at each invoice's rate: what to compare with invoiced_cny (same rates on both sides)
     cast(coalesce(p.collected_at_invoice_rate_cny, 0) as {{ type_money() }}) as collected_at_invoice_rate_cny,
-    cast({{ safe_divide('coalesce(p.invoiced_cny, 0)', 'c.contract_value_cny') }} as {{ type_double() }}) as billed_pct,
-    cast({{ safe_divide('coalesce(p.collected_cny, 0)', 'c.contract_value_cny') }} as {{ type_double() }}) as collected_pct,
+    cast({{ safe_divide('coalesce(p.invoiced_cny, 0)', 'c.contract_value_cny') }} as {{ type_double() }})
+        as billed_pct,
+    cast({{ safe_divide('coalesce(p.collected_cny, 0)', 'c.contract_value_cny') }} as {{ type_double() }})
+        as collected_pct,
     cast(coalesce(p.receivables_cny, 0) as {{ type_money() }}) as receivables_cny,
     {%- for bucket in aging_buckets() %}
     cast(coalesce(p.ar_{{ bucket }}, 0) as {{ type_money() }}) as ar_{{ bucket }},

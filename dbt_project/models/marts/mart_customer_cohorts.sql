@@ -5,7 +5,10 @@
 
 with customers as (
 
-    select account_id, first_purchase_month from {{ ref('int_customers') }}
+    select
+        account_id,
+        first_purchase_month
+    from {{ ref('int_customers') }}
 
 ),
 
@@ -17,7 +20,9 @@ months as (
 
 cohort_sizes as (
 
-    select first_purchase_month as cohort_month, count(*) as cohort_customers
+    select
+        first_purchase_month as cohort_month,
+        count(*) as cohort_customers
     from customers
     group by first_purchase_month
 
@@ -28,7 +33,7 @@ grid as (
     select
         c.cohort_month,
         m.month_start,
-        {{ dbt.datediff('c.cohort_month', 'm.month_start', 'month') }} as month_offset,
+        {{ dbt.datediff('c.cohort_month', 'm.month_start', 'month') | trim }} as month_offset,
         c.cohort_customers
     from cohort_sizes as c
     inner join months as m
@@ -101,8 +106,10 @@ select
     cast({{ safe_divide('r.customers_retained', 'r.cohort_customers') }} as {{ type_double() }}) as retention,
     cast(r.revenue_cny as {{ type_money() }}) as revenue_cny,
     cast(
-        case when {{ dbt.dateadd('month', 24, 'r.cohort_month') }} <= {{ dbt.dateadd('day', 1, as_of_date()) }}
-            then {{ safe_divide('n.revenue_second_12m', 'n.revenue_first_12m') }} end
+        case
+            when {{ dbt.dateadd('month', 24, 'r.cohort_month') }} <= {{ dbt.dateadd('day', 1, as_of_date()) }}
+                then {{ safe_divide('n.revenue_second_12m', 'n.revenue_first_12m') }}
+        end
         as {{ type_double() }}
     ) as net_revenue_retention_12m
 from rows_ as r

@@ -19,10 +19,12 @@ touches as (
     select
         account_id,
         max(occurred_date) as last_touch_date,
-        sum(case when occurred_date > {{ dbt.dateadd('day', -90, as_of_date()) }} then 1 else 0 end) as touchpoints_90d
+        sum(case when occurred_date > {{ dbt.dateadd('day', -90, as_of_date()) }} then 1 else 0 end)
+            as touchpoints_90d
     from {{ ref('fct_touchpoints') }}
-    where touchpoint_type = 'activity'
-      and account_id is not null
+    where
+        touchpoint_type = 'activity'
+        and account_id is not null
     group by account_id
 
 ),
@@ -33,10 +35,13 @@ nps_ranked as (
         account_id,
         responded_date,
         score,
-        row_number() over (partition by account_id order by responded_date desc, response_id desc) as answer_rank
+        row_number()
+            over (partition by account_id order by responded_date desc, response_id desc)
+            as answer_rank
     from {{ ref('stg_crm__nps_responses') }}
-    where responded_date is not null
-      and responded_date <= {{ as_of_date() }}
+    where
+        responded_date is not null
+        and responded_date <= {{ as_of_date() }}
 
 )
 
@@ -60,7 +65,9 @@ select
         case
             when c.account_id is null then 'prospect'
             when c.is_churned then 'churned'
-            when c.first_purchase_date > {{ dbt.dateadd('month', -var('new_customer_months'), as_of_date()) }} then 'new'
+            when
+                c.first_purchase_date > {{ dbt.dateadd('month', -var('new_customer_months'), as_of_date()) }}
+                then 'new'
             else 'active'
         end
         as {{ dbt.type_string() }}
@@ -70,7 +77,11 @@ select
     cast(n.score as {{ dbt.type_int() }}) as last_nps_score,
     cast(n.responded_date as {{ type_date() }}) as last_nps_date,
     cast(
-        case when n.score >= 9 then 'promoter' when n.score >= 7 then 'passive' when n.score >= 0 then 'detractor' end
+        case
+            when n.score >= 9 then 'promoter'
+            when n.score >= 7 then 'passive'
+            when n.score >= 0 then 'detractor'
+        end
         as {{ dbt.type_string() }}
     ) as last_nps_category
 from accounts as a

@@ -14,12 +14,14 @@ stage_thresholds as (
 
     select
         stage,
-        {{ percentile_cont('cast(days_in_stage as ' ~ type_double() ~ ')', var('stall_stage_percentile')) }} as stage_p75_days,
+        {{ percentile_cont('cast(days_in_stage as ' ~ type_double() ~ ')', var('stall_stage_percentile')) }}
+            as stage_p75_days,
         count(*) as won_stays
     from {{ ref('fct_stage_transitions') }}
-    where is_won_deal
-      and exited_at is not null
-      and days_in_stage is not null
+    where
+        is_won_deal
+        and exited_at is not null
+        and days_in_stage is not null
     group by stage
 
 ),
@@ -29,10 +31,12 @@ last_touches as (
     select
         opportunity_id,
         max(occurred_date) as last_touch_date,
-        sum(case when occurred_date > {{ dbt.dateadd('day', -30, as_of_date()) }} then 1 else 0 end) as touchpoints_30d
+        sum(case when occurred_date > {{ dbt.dateadd('day', -30, as_of_date()) }} then 1 else 0 end)
+            as touchpoints_30d
     from {{ ref('fct_touchpoints') }}
-    where touchpoint_type = 'activity'
-      and opportunity_id is not null
+    where
+        touchpoint_type = 'activity'
+        and opportunity_id is not null
     group by opportunity_id
 
 ),
@@ -58,13 +62,20 @@ scored as (
         coalesce(lt.touchpoints_30d, 0) as touchpoints_30d,
         d.push_count,
         d.regression_count,
-        case when t.stage_p75_days is not null and d.days_in_current_stage > t.stage_p75_days
-            then true else false end as is_stage_overdue,
+        case
+            when t.stage_p75_days is not null and d.days_in_current_stage > t.stage_p75_days
+                then true
+            else false
+        end as is_stage_overdue,
         -- no touchpoint in the last N days (var stall_no_touch_days, 14): none on the as-of date or the
         -- N-1 days before it. The column and reason keep the name no_touch_14d (a code the dashboards know).
-        case when lt.last_touch_date is null
-                  or {{ days_between('lt.last_touch_date', as_of_date()) }} >= {{ var('stall_no_touch_days') }}
-            then true else false end as is_no_touch_14d
+        case
+            when
+                lt.last_touch_date is null
+                or {{ days_between('lt.last_touch_date', as_of_date()) }} >= {{ var('stall_no_touch_days') }}
+                then true
+            else false
+        end as is_no_touch_14d
     from open_deals as d
     left join stage_thresholds as t
         on t.stage = d.current_stage

@@ -16,10 +16,14 @@ invoices as (
 
 payments as (
 
-    select invoice_id, payment_date, amount
+    select
+        invoice_id,
+        payment_date,
+        amount
     from {{ ref('int_payments') }}
-    where payment_date is not null
-      and payment_date <= {{ as_of_date() }}
+    where
+        payment_date is not null
+        and payment_date <= {{ as_of_date() }}
 
 ),
 
@@ -91,7 +95,10 @@ select
     cast(m.period_end as {{ type_date() }}) as period_end,
     cast(coalesce(r.receivables_cny, 0) as {{ type_money() }}) as receivables_cny,
     cast(coalesce(i.invoiced_90d_cny, 0) as {{ type_money() }}) as invoiced_90d_cny,
-    cast({{ safe_divide('coalesce(r.receivables_cny, 0) * ' ~ var('dso_window_days'), 'i.invoiced_90d_cny') }} as {{ type_double() }}) as dso
+    cast(
+        {{ safe_divide('coalesce(r.receivables_cny, 0) * ' ~ var('dso_window_days'), 'i.invoiced_90d_cny') }}
+        as {{ type_double() }}
+    ) as dso
 from months as m
 left join receivables as r
     on r.month_start = m.month_start

@@ -29,7 +29,8 @@ periods as (
     select distinct
         'quarter' as period_type,
         quarter_start as period_start,
-        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as {{ type_date() }}) as period_end
+        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as {{ type_date() }})
+            as period_end
     from months
 
 ),
@@ -38,8 +39,11 @@ periods_as_of as (
 
     select
         periods.*,
-        case when period_end < {{ as_of_date() }} then period_end else {{ as_of_date() }} end as reference_date,
-        case when period_end <= {{ as_of_date() }} then true else false end as is_closed_period
+        case
+            when periods.period_end < {{ as_of_date() }} then periods.period_end
+            else {{ as_of_date() }}
+        end as reference_date,
+        case when periods.period_end <= {{ as_of_date() }} then true else false end as is_closed_period
     from periods
 
 ),
@@ -115,12 +119,22 @@ by_level as (
 
     -- {{ level }}: pipeline at the reference date
     select
-        p.period_type, p.period_start, '{{ level }}' as level, {{ key if key.startswith("'") else 'w.' ~ key }} as group_id,
+        p.period_type,
+        p.period_start,
+        '{{ level }}' as level,
+        {{ key if key.startswith("'") else 'w.' ~ key }} as group_id,
         sum(w.amount_cny) as open_pipeline_cny,
-        sum(case when w.expected_close_date between p.period_start and p.period_end then w.amount_cny else 0 end)
-            as pipeline_in_period_cny,
-        sum(case when w.expected_close_date between p.period_start and p.period_end
-                 then w.amount_cny * w.stage_probability else 0 end) as weighted_pipeline_cny,
+        sum(
+            case
+                when w.expected_close_date between p.period_start and p.period_end then w.amount_cny
+                else 0
+            end
+        ) as pipeline_in_period_cny,
+        sum(case
+            when w.expected_close_date between p.period_start and p.period_end
+                then w.amount_cny * w.stage_probability
+            else 0
+        end) as weighted_pipeline_cny,
         0 as weighted_pipeline_at_start_cny,
         0 as bookings_cny,
         0 as bookings_first_day_cny,
@@ -132,13 +146,25 @@ by_level as (
 
     union all
 
+    -- the branches below are positional: the first branch names the columns
+    -- noqa: disable=AL03
     -- {{ level }}: weighted pipeline at the period's first day
     select
-        p.period_type, p.period_start, '{{ level }}', {{ key if key.startswith("'") else 'w.' ~ key }},
-        0, 0, 0,
-        sum(case when w.expected_close_date between p.period_start and p.period_end
-                 then w.amount_cny * w.stage_probability else 0 end),
-        0, 0, cast(null as {{ type_money() }})
+        p.period_type,
+        p.period_start,
+        '{{ level }}',
+        {{ key if key.startswith("'") else 'w.' ~ key }},
+        0,
+        0,
+        0,
+        sum(case
+            when w.expected_close_date between p.period_start and p.period_end
+                then w.amount_cny * w.stage_probability
+            else 0
+        end),
+        0,
+        0,
+        cast(null as {{ type_money() }})
     from periods_as_of as p
     inner join weighted_state as w
         on w.state_date = p.period_start
@@ -148,8 +174,14 @@ by_level as (
 
     -- {{ level }}: bookings in the period up to the as-of date (and on its first day)
     select
-        p.period_type, p.period_start, '{{ level }}', {{ key if key.startswith("'") else 'd.' ~ key }},
-        0, 0, 0, 0,
+        p.period_type,
+        p.period_start,
+        '{{ level }}',
+        {{ key if key.startswith("'") else 'd.' ~ key }},
+        0,
+        0,
+        0,
+        0,
         sum(d.amount_cny),
         sum(case when d.won_date = p.period_start then d.amount_cny else 0 end),
         cast(null as {{ type_money() }})
@@ -163,13 +195,22 @@ by_level as (
 
     -- {{ level }}: quotas of the period's months
     select
-        p.period_type, p.period_start, '{{ level }}', {{ key if key.startswith("'") else 'q.' ~ key }},
-        0, 0, 0, 0, 0, 0,
+        p.period_type,
+        p.period_start,
+        '{{ level }}',
+        {{ key if key.startswith("'") else 'q.' ~ key }},
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
         sum(q.quota_cny)
     from periods_as_of as p
     inner join quotas as q
         on q.month_start between p.period_start and p.period_end
     group by 1, 2, 3, 4
+    -- noqa: enable=AL03
     {%- endfor %}
 
 ),
@@ -189,7 +230,7 @@ summed as (
         sum(bookings_first_day_cny) as bookings_first_day_cny,
         sum(quota_cny) as quota_cny
     from by_level
-    group by period_type, period_start, level, group_id
+    group by 1, 2, 3, 4
 
 )
 
@@ -208,16 +249,22 @@ select
     cast(s.weighted_pipeline_cny as {{ type_double() }}) as weighted_pipeline_cny,
     -- no coverage once bookings reach the quota (nothing left to cover)
     cast(
-        case when s.quota_cny - s.bookings_cny > 0
-            then {{ safe_divide('s.pipeline_in_period_cny', 's.quota_cny - s.bookings_cny') }} end
+        case
+            when s.quota_cny - s.bookings_cny > 0
+                then {{ safe_divide('s.pipeline_in_period_cny', 's.quota_cny - s.bookings_cny') }}
+        end
         as {{ type_double() }}
     ) as pipeline_coverage,
-    cast(s.weighted_pipeline_at_start_cny + s.bookings_first_day_cny as {{ type_double() }}) as forecast_at_start_cny,
+    cast(s.weighted_pipeline_at_start_cny + s.bookings_first_day_cny as {{ type_double() }})
+        as forecast_at_start_cny,
     cast(s.bookings_cny + s.weighted_pipeline_cny as {{ type_double() }}) as forecast_current_cny,
     cast(case when p.is_closed_period then s.bookings_cny end as {{ type_money() }}) as actual_bookings_cny,
     cast(
-        case when p.is_closed_period then
-            {{ safe_divide('abs(s.weighted_pipeline_at_start_cny + s.bookings_first_day_cny - s.bookings_cny)', 's.bookings_cny') }}
+        case
+            when p.is_closed_period then {{ safe_divide(
+                'abs(s.weighted_pipeline_at_start_cny + s.bookings_first_day_cny - s.bookings_cny)',
+                's.bookings_cny'
+            ) }}
         end
         as {{ type_double() }}
     ) as forecast_abs_pct_error

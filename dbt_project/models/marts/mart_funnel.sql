@@ -17,7 +17,9 @@ with deals as (
 stages as (
 
     {%- for s in ordered_stages() %}
-    select '{{ s }}' as stage, {{ loop.index }} as stage_order
+    select
+        '{{ s }}' as stage,
+        {{ loop.index }} as stage_order
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -105,7 +107,11 @@ reached as (
 
 cohorts as (
 
-    select distinct cohort_month, lead_source, team_id from deals
+    select distinct
+        cohort_month,
+        lead_source,
+        team_id
+    from deals
 
 ),
 
@@ -122,10 +128,14 @@ grid as (
         coalesce(r.strict_next_count, 0) as strict_next_count,
         r.median_days_in_stage,
         -- the last stage has no later stage to convert to
-        case when s.stage_order < {{ ordered_stages() | length }}
-            then {{ safe_divide('r.passed_count', 'r.reached_count') }} end as passing_conversion,
-        case when s.stage_order < {{ ordered_stages() | length }}
-            then {{ safe_divide('r.strict_next_count', 'r.reached_count') }} end as strict_conversion
+        case
+            when s.stage_order < {{ ordered_stages() | length }}
+                then {{ safe_divide('r.passed_count', 'r.reached_count') }}
+        end as passing_conversion,
+        case
+            when s.stage_order < {{ ordered_stages() | length }}
+                then {{ safe_divide('r.strict_next_count', 'r.reached_count') }}
+        end as strict_conversion
     from cohorts as c
     cross join stages as s
     left join reached as r
@@ -140,12 +150,15 @@ ranked as (
 
     select
         grid.*,
-        case when passing_conversion is null then null
-        else row_number() over (
-            partition by cohort_month, lead_source, team_id,
-                         case when passing_conversion is null then 1 else 0 end
-            order by passing_conversion, stage_order
-        ) end as conversion_rank
+        case
+            when grid.passing_conversion is null then null
+            else row_number() over (
+                partition by
+                    grid.cohort_month, grid.lead_source, grid.team_id,
+                    case when grid.passing_conversion is null then 1 else 0 end
+                order by grid.passing_conversion, grid.stage_order
+            )
+        end as conversion_rank
     from grid
 
 )

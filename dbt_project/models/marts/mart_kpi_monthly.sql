@@ -40,19 +40,27 @@ repurchase as (
     select
         m.month_start,
         count(*) as eligible_customers,
-        sum(case when c.second_purchase_date is not null
-                      and c.second_purchase_date <= {{ dbt.dateadd('month', var('repurchase_window_months'), 'c.first_purchase_date') }}
-            then 1 else 0 end) as repurchasers
+        sum(case
+            when
+                c.second_purchase_date is not null
+                and c.second_purchase_date
+                <= {{ dbt.dateadd('month', var('repurchase_window_months'), 'c.first_purchase_date') }}
+                then 1
+            else 0
+        end) as repurchasers
     from months as m
     inner join customers as c
-        on {{ dbt.dateadd('month', var('repurchase_window_months'), 'c.first_purchase_date') }} <= m.period_end
+        on {{ dbt.dateadd('month', var('repurchase_window_months'), 'c.first_purchase_date') }}
+        <= m.period_end
     group by m.month_start
 
 ),
 
 activity_events as (
 
-    select account_id, event_date
+    select
+        account_id,
+        event_date
     from {{ ref('int_customer_events') }}
     where event_type in ('won_deal', 'invoice')
 
@@ -65,11 +73,15 @@ customer_dates as (
     select
         m.month_start,
         m.period_end,
-        cast({{ dbt.dateadd('month', -var('churn_rate_period_months'), 'm.period_end') }} as {{ type_date() }}) as year_before,
+        cast(
+            {{ dbt.dateadd('month', -var('churn_rate_period_months'), 'm.period_end') }}
+            as {{ type_date() }}
+        ) as year_before,
         c.account_id
     from months as m
     inner join customers as c
-        on c.first_purchase_date <= {{ dbt.dateadd('month', -var('churn_rate_period_months'), 'm.period_end') }}
+        on c.first_purchase_date
+        <= {{ dbt.dateadd('month', -var('churn_rate_period_months'), 'm.period_end') }}
 
 ),
 
@@ -95,8 +107,15 @@ churn as (
     select
         cd.month_start,
         count(*) as customers_at_start,
-        sum(case when {{ dbt.dateadd('month', var('churn_months'), 'la.last_activity_at_end') }} <= cd.period_end then 1 else 0 end)
-            as customers_churned
+        sum(
+            case
+                when
+                    {{ dbt.dateadd('month', var('churn_months'), 'la.last_activity_at_end') }}
+                    <= cd.period_end
+                    then 1
+                else 0
+            end
+        ) as customers_churned
     from customer_dates as cd
     inner join last_activity as la
         on la.month_start = cd.month_start
@@ -108,7 +127,10 @@ churn as (
 
 nps as (
 
-    select period_start as month_start, nps, responses
+    select
+        period_start as month_start,
+        nps,
+        responses
     from {{ ref('mart_nps') }}
     where period_type = 'month' and segment_type = 'all'
 
@@ -116,7 +138,10 @@ nps as (
 
 dso as (
 
-    select month as month_start, dso from {{ ref('mart_dso_monthly') }}
+    select
+        month as month_start,
+        dso
+    from {{ ref('mart_dso_monthly') }}
 
 )
 
@@ -130,8 +155,10 @@ select
     cast(b.cycle_days_mean as {{ type_double() }}) as cycle_days_mean,
     cast(coalesce(r.reps_with_quota, 0) as {{ dbt.type_bigint() }}) as sales_reps,
     cast({{ safe_divide('b.bookings_cny', 'r.reps_with_quota') }} as {{ type_double() }}) as bookings_per_rep,
-    cast({{ safe_divide('rp.repurchasers', 'rp.eligible_customers') }} as {{ type_double() }}) as repurchase_rate,
-    cast({{ safe_divide('ch.customers_churned', 'ch.customers_at_start') }} as {{ type_double() }}) as churn_rate,
+    cast({{ safe_divide('rp.repurchasers', 'rp.eligible_customers') }} as {{ type_double() }})
+        as repurchase_rate,
+    cast({{ safe_divide('ch.customers_churned', 'ch.customers_at_start') }} as {{ type_double() }})
+        as churn_rate,
     cast(n.nps as {{ type_double() }}) as nps,
     cast(coalesce(n.responses, 0) as {{ dbt.type_bigint() }}) as nps_responses,
     cast(d.dso as {{ type_double() }}) as dso

@@ -2,7 +2,9 @@
 -- responses on or before the as-of date: responses, promoters (9-10), passives (7-8), detractors (0-6)
 -- and NPS = % promoters − % detractors, in points from -100 to 100.
 
-{%- set segments = [('all', "'all'"), ('industry', 'a.industry'), ('region', 'a.region'), ('size_band', 'a.size_band')] %}
+{%- set segments = [
+    ('all', "'all'"), ('industry', 'a.industry'), ('region', 'a.region'), ('size_band', 'a.size_band')
+] %}
 {%- set periods = ['month', 'quarter', 'year'] %}
 
 with responses as (

@@ -25,8 +25,11 @@ tasks as (
             estimated_hours,
             due_date,
             -- done as of the as-of date: completed on or before it
-            case when task_status = 'done' and (completed_date is null or completed_date <= {{ as_of_date() }})
-                then true else false end as is_done
+            case
+                when task_status = 'done' and (completed_date is null or completed_date <= {{ as_of_date() }})
+                    then true
+                else false
+            end as is_done
         from {{ ref('stg_crm__project_tasks') }}
     ) as t
     group by project_id
@@ -41,14 +44,22 @@ documents as (
         doc_type,
         max(version_number) as latest_version
     from (
-        select p.project_id, d.doc_type, d.version_number, d.uploaded_at
+        select
+            p.project_id,
+            d.doc_type,
+            d.version_number,
+            d.uploaded_at
         from projects as p
         inner join {{ ref('stg_crm__documents') }} as d
             on d.project_id = p.project_id
 
         union all
 
-        select p.project_id, d.doc_type, d.version_number, d.uploaded_at
+        select
+            p.project_id,
+            d.doc_type,
+            d.version_number,
+            d.uploaded_at
         from projects as p
         inner join {{ ref('int_contracts') }} as c
             on c.contract_id = p.contract_id
@@ -56,8 +67,9 @@ documents as (
             on d.opportunity_id = c.opportunity_id
             and d.project_id is null
     ) as project_documents
-    where uploaded_at is not null
-      and {{ on_or_before_as_of('uploaded_at') }}
+    where
+        uploaded_at is not null
+        and {{ on_or_before_as_of('uploaded_at') }}
     group by project_id, doc_type
 
 ),
@@ -110,7 +122,10 @@ select
     cast(m.project_status as {{ dbt.type_string() }}) as project_status,
     cast(m.planned_start_date as {{ type_date() }}) as planned_start_date,
     cast(m.planned_end_date as {{ type_date() }}) as planned_end_date,
-    cast(case when m.actual_start_date <= {{ as_of_date() }} then m.actual_start_date end as {{ type_date() }}) as actual_start_date,
+    cast(
+        case when m.actual_start_date <= {{ as_of_date() }} then m.actual_start_date end as {{ type_date() }}
+    )
+        as actual_start_date,
     cast(m.finished_date as {{ type_date() }}) as actual_end_date,
     cast(m.actual_or_forecast_end_date as {{ type_date() }}) as actual_or_forecast_end_date,
     case when m.finished_date is not null then true else false end as is_finished,
@@ -118,7 +133,9 @@ select
     cast(coalesce(m.done_task_count, 0) as {{ dbt.type_bigint() }}) as done_task_count,
     cast({{ safe_divide('m.done_hours', 'm.estimated_hours') }} as {{ type_double() }}) as progress,
     cast(coalesce(m.overdue_task_count, 0) as {{ dbt.type_bigint() }}) as overdue_task_count,
-    cast({{ days_between('m.planned_end_date', 'm.actual_or_forecast_end_date') }} as {{ dbt.type_int() }}) as schedule_variance_days,
+    cast(
+        {{ days_between('m.planned_end_date', 'm.actual_or_forecast_end_date') }} as {{ dbt.type_int() }}
+    ) as schedule_variance_days,
     case when d.contract_doc_version is not null then true else false end as has_contract_doc,
     cast(d.contract_doc_version as {{ dbt.type_int() }}) as contract_doc_version,
     case when d.proposal_doc_version is not null then true else false end as has_proposal_doc,

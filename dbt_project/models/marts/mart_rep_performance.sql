@@ -12,7 +12,13 @@ with performance as (
 
 users as (
 
-    select user_id, name, role, team_id, region from {{ ref('dim_users') }}
+    select
+        user_id,
+        name,
+        role,
+        team_id,
+        region
+    from {{ ref('dim_users') }}
 
 )
 

@@ -90,8 +90,12 @@ select
     cast(first_payment_date as {{ type_date() }}) as first_payment_date,
     cast({{ days_between('created_date', 'won_date') }} as {{ dbt.type_int() }}) as created_to_won_days,
     cast({{ days_between('won_date', 'signed_date') }} as {{ dbt.type_int() }}) as won_to_signed_days,
-    cast({{ days_between('signed_date', 'project_start_date') }} as {{ dbt.type_int() }}) as signed_to_project_start_days,
-    cast({{ days_between('project_start_date', 'first_invoice_date') }} as {{ dbt.type_int() }}) as project_start_to_first_invoice_days,
-    cast({{ days_between('first_invoice_date', 'first_payment_date') }} as {{ dbt.type_int() }}) as first_invoice_to_first_payment_days,
-    cast({{ days_between('created_date', 'first_payment_date') }} as {{ dbt.type_int() }}) as lead_to_cash_days
+    cast({{ days_between('signed_date', 'project_start_date') }} as {{ dbt.type_int() }})
+        as signed_to_project_start_days,
+    cast({{ days_between('project_start_date', 'first_invoice_date') }} as {{ dbt.type_int() }})
+        as project_start_to_first_invoice_days,
+    cast({{ days_between('first_invoice_date', 'first_payment_date') }} as {{ dbt.type_int() }})
+        as first_invoice_to_first_payment_days,
+    cast({{ days_between('created_date', 'first_payment_date') }} as {{ dbt.type_int() }})
+        as lead_to_cash_days
 from steps

@@ -54,6 +54,8 @@ select
     cast(win_rate_12m as {{ type_double() }}) as win_rate_12m,
     cast(avg_deal_size_12m_cny as {{ type_double() }}) as avg_deal_size_12m_cny,
     cast(cycle_days_mean_12m as {{ type_double() }}) as cycle_days_mean_12m,
-    cast({{ safe_divide('open_count * win_rate_12m * avg_deal_size_12m_cny', 'cycle_days_mean_12m') }}
-         as {{ type_double() }}) as sales_velocity_cny_per_day
+    cast(
+        {{ safe_divide('open_count * win_rate_12m * avg_deal_size_12m_cny', 'cycle_days_mean_12m') }}
+        as {{ type_double() }}
+    ) as sales_velocity_cny_per_day
 from measured

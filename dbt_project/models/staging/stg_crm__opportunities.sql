@@ -18,7 +18,7 @@ select
     cast(src.currency as {{ dbt.type_string() }}) as currency,
     cast(src.stage as {{ dbt.type_string() }}) as stage,
     -- the rep's entered probability, 0-100 in the CRM, as a share in [0, 1]
-        cast(src.probability as {{ type_double() }}) / 100 as rep_win_probability,
+    cast(src.probability as {{ type_double() }}) / 100 as rep_win_probability,
     cast(src.created_at as {{ dbt.type_timestamp() }}) as created_at,
     cast(src.created_at as {{ type_date() }}) as created_date,
     cast(src.expected_close_date as {{ type_date() }}) as expected_close_date,

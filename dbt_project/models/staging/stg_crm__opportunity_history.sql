@@ -17,9 +17,17 @@ select
     cast(src.new_value as {{ dbt.type_string() }}) as new_value,
     cast(src.changed_by as {{ dbt.type_string() }}) as changed_by_user_id,
     -- old and new values read as their field's type (thousands separators dropped; NULL when unreadable)
-    case when src.field = 'expected_close_date' then {{ try_cast('src.old_value', type_date()) }} end as old_date_value,
-    case when src.field = 'expected_close_date' then {{ try_cast('src.new_value', type_date()) }} end as new_date_value,
-    case when src.field = 'amount' then {{ try_cast(dbt.replace('src.old_value', "','", "''"), type_money()) }} end as old_amount_value,
-    case when src.field = 'amount' then {{ try_cast(dbt.replace('src.new_value', "','", "''"), type_money()) }} end as new_amount_value,
+    case when src.field = 'expected_close_date' then {{ try_cast('src.old_value', type_date()) }} end
+        as old_date_value,
+    case when src.field = 'expected_close_date' then {{ try_cast('src.new_value', type_date()) }} end
+        as new_date_value,
+    case
+        when src.field = 'amount' then {{ try_cast(dbt.replace('src.old_value', "','", "''"), type_money()) }}
+    end
+        as old_amount_value,
+    case
+        when src.field = 'amount' then {{ try_cast(dbt.replace('src.new_value', "','", "''"), type_money()) }}
+    end
+        as new_amount_value,
     {{ lineage_columns('src') }}
 from src
