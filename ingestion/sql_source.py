@@ -381,7 +381,7 @@ def _prune_landing(landing: Path, removed: dict[str, object]) -> None:
             exists = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
                 [LANDING_DATASET, name],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if not exists:
                 continue
             rel = _keys_relation(con, entity, keys, "_present_keys")

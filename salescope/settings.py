@@ -8,7 +8,8 @@ on, so it still works on http://localhost; turn it on when the dashboards are se
 
 A CRM database source (``salescope run --source postgresql://...``): its password comes from the URL, else
 ``SALESCOPE_SOURCE_PASSWORD``, else the first line of the file named by ``SALESCOPE_SOURCE_PASSWORD_FILE``
-(default ``SALESCOPE_HOME/secrets/source-password``). ``SALESCOPE_SOURCE_LAG_SECONDS`` (default 300) is how
+(default ``SALESCOPE_HOME/secrets/source-password``). ``SALESCOPE_SOURCE_URL`` makes the Dagster schedule
+and the UI read that database instead of ``landing/current``. ``SALESCOPE_SOURCE_LAG_SECONDS`` (default 300) is how
 far back each incremental extraction re-reads before its cursor, for rows committed late.
 dlt runs with its data, config and pipeline state under ``SALESCOPE_HOME/dlt`` (``configure_dlt``), never
 ``~/.dlt``, and with its telemetry off.
@@ -52,6 +53,7 @@ class Settings:
     dbt_threads: int = 1
     cookie_secure: bool = False  # the dashboard session cookie is sent over HTTPS only
     source_lag_seconds: int = DEFAULT_SOURCE_LAG_SECONDS
+    source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -67,6 +69,7 @@ class Settings:
             dbt_threads=threads,
             cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),
             source_lag_seconds=int(lag) if lag else DEFAULT_SOURCE_LAG_SECONDS,
+            source_url=os.environ.get("SALESCOPE_SOURCE_URL", "").strip(),
         )
 
     @property
