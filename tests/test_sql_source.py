@@ -266,6 +266,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
+@pytest.mark.slow  # two whole pipeline runs (make test-fast skips it)
 def test_run_from_postgresql_publishes_the_marts_of_the_same_world_as_files(new_db, tmp_path):
     from salescope.cli import app, run_pipeline
     from salescope.generator import generate
