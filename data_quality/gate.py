@@ -78,7 +78,7 @@ def _pct(part: int, whole: int) -> float:
 def check_load_conservation(con, run_id: str) -> CheckResult:
     bad = con.execute(
         """SELECT file FROM ops.load_log
-           WHERE run_id = ? AND rows_read <> rows_loaded + rows_quarantined""",
+           WHERE run_id = ? AND rows_read <> rows_loaded + rows_quarantined + coalesce(rows_deleted, 0)""",
         [run_id],
     ).fetchall()
     total = con.execute("SELECT count(*) FROM ops.load_log WHERE run_id = ?", [run_id]).fetchone()[0]

@@ -12,6 +12,12 @@ Per file (``ingest_file``):
    quarantine row) and the ``ops.load_log`` row.
 Every outcome, errors included, writes one ``ops.load_log`` row, and
 rows_read = rows_loaded + rows_quarantined (errors and unchanged files count 0/0/0).
+
+A batch of rows read from a CRM database (``ingestion.sql_source``) takes the same path from step 4 on
+(``ingest_batch``): its rows arrive as text like a file's, and a ``Batch`` adds the source, the cursor
+window, the rows the source soft-deleted (removed from raw, counted in ``rows_deleted``, so
+rows_read = rows_loaded + rows_quarantined + rows_deleted) and, when given, every key the source still
+holds (raw rows with another key are removed: hard deletes, counted in ``keys_removed``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,28 @@ class FileResult:
     message: str
     load_id: str | None
     quarantine_by_kind: dict[str, int] = field(default_factory=dict)  # quarantine rows per reason code
+    source: str | None = None  # a database batch: the source without credentials
+    cursor_from: datetime | None = None
+    cursor_to: datetime | None = None
+    rows_deleted: int = 0  # soft-deleted rows of the batch, removed from raw
+    keys_removed: int | None = None  # raw rows whose key the source no longer holds (None: not compared)
+
+    @property
+    def conserved(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_deleted
+
+
+@dataclass
+class Batch:
+    """What a batch of database rows carries beyond a file (see the module docstring)."""
+
+    source: str
+    cursor_from: datetime | None = None  # None: a full extraction
+    cursor_to: datetime | None = None
+    deleted_rows: str | None = None  # relation with column _row: rows the source marks is_deleted
+    present_keys: str | None = None  # relation with column _key: every record key the source holds
+    # runs inside the batch's transaction, after its rows are written (records which dlt loads it took)
+    after_write: Callable[[object, FileResult], None] | None = None
 
 
 @dataclass
@@ -81,6 +109,10 @@ class IngestResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rows_deleted(self) -> int:
+        return sum(f.rows_deleted for f in self.files)
 
     def summary(self) -> str:
         return (
@@ -151,8 +183,9 @@ def _log(
     """One ops.load_log row (and its ops.load_details row)."""
     con.execute(
         """INSERT INTO ops.load_log (load_id, run_id, entity, file, sha256, rows_read, rows_loaded,
-               rows_quarantined, status, message, loaded_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               rows_quarantined, status, message, loaded_at, source, cursor_from, cursor_to, rows_deleted,
+               keys_removed)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.load_id,
             run_id,
@@ -165,6 +198,11 @@ def _log(
             result.status,
             result.message,
             at,
+            result.source,
+            result.cursor_from,
+            result.cursor_to,
+            result.rows_deleted,
+            result.keys_removed,
         ],
     )
     con.execute(
@@ -179,8 +217,12 @@ def _log(
     )
 
 
-def _error(con, run_id: str, entity: str | None, file: str, sha: str | None, message: str) -> FileResult:
+def log_error(
+    con, run_id: str, entity: str | None, file: str, sha: str | None, message: str, batch: Batch | None = None
+) -> FileResult:
     result = FileResult(entity, file, sha, 0, 0, 0, "error", message, uuid.uuid4().hex)
+    if batch is not None:
+        result.source, result.cursor_from, result.cursor_to = batch.source, batch.cursor_from, batch.cursor_to
     _log(con, result, run_id, now_local())
     return result
 
@@ -211,15 +253,15 @@ def _ingest_file(con, path: Path, *, as_of: date, run_id: str, entity: str | Non
         try:
             ent: Entity | None = get_entity(entity)
         except KeyError as exc:
-            return _error(con, run_id, None, file, None, f"{file}: {exc.args[0]}")
+            return log_error(con, run_id, None, file, None, f"{file}: {exc.args[0]}")
     else:
         ent = entity_for_file(path)
     if ent is None:
-        return _error(con, run_id, None, file, None, unknown_file_message(file))
+        return log_error(con, run_id, None, file, None, unknown_file_message(file))
     try:
         sha = sha256_of(path)
     except OSError as exc:
-        return _error(
+        return log_error(
             con,
             run_id,
             ent.name,
@@ -248,48 +290,119 @@ def _ingest_file(con, path: Path, *, as_of: date, run_id: str, entity: str | Non
         src = read_source(con, path, prefix)
     except ReadError as exc:
         text = str(exc).rstrip()
-        return _error(con, run_id, ent.name, file, sha, f"{file}: {text}{'' if text.endswith('.') else '.'}")
-    stage = f"{prefix}_stage"
+        return log_error(
+            con, run_id, ent.name, file, sha, f"{file}: {text}{'' if text.endswith('.') else '.'}"
+        )
+    try:
+        return _ingest_rows(con, ent, src, file=file, sha=sha, load_id=load_id, run_id=run_id, as_of=as_of)
+    finally:
+        src.drop(con)
+
+
+def ingest_batch(
+    con, entity: Entity, src: SourceTable, *, file: str, as_of: date, run_id: str, batch: Batch
+) -> FileResult:
+    """Load rows read from a database (``src``: ``_row`` and text columns ``c0..``, headers = column
+    names) through the same checks, upsert and records as a file. Never raises for problems in the rows;
+    ``src`` is left for the caller to drop."""
+    ensure_warehouse_schema(con)
+    return _ingest_rows(
+        con,
+        entity,
+        src,
+        file=file,
+        sha=None,
+        load_id=uuid.uuid4().hex,
+        run_id=run_id,
+        as_of=as_of,
+        batch=batch,
+    )
+
+
+def _ingest_rows(
+    con,
+    ent: Entity,
+    src: SourceTable,
+    *,
+    file: str,
+    sha: str | None,
+    load_id: str,
+    run_id: str,
+    as_of: date,
+    batch: Batch | None = None,
+) -> FileResult:
+    stage = f"_ingest_{load_id[:12]}_stage"
     try:
         match = match_headers(ent, src.headers)
         if match.missing_required:
             message = missing_columns_message(file, match.missing_required, src.headers)
-            return _error(con, run_id, ent.name, file, sha, message)
+            return log_error(con, run_id, ent.name, file, sha, message, batch)
         sql = stage_sql(ent, match, src.relation, stage)
         con.execute(sql, stage_params(sql, as_of))
         return _write(
-            con, ent, src, stage, file=file, sha=sha, load_id=load_id, run_id=run_id, match=match, as_of=as_of
+            con,
+            ent,
+            src,
+            stage,
+            file=file,
+            sha=sha,
+            load_id=load_id,
+            run_id=run_id,
+            match=match,
+            as_of=as_of,
+            batch=batch,
         )
     except Exception as exc:  # a file-level failure must not stop the other files
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _error(
+        what = "these rows" if batch is not None else "the file"
+        return log_error(
             con,
             run_id,
             ent.name,
             file,
             sha,
-            f"{file}: loading failed ({detail}). Nothing from this file was loaded; fix the file or report the error.",
+            f"{file}: loading failed ({detail}). Nothing from {'this batch' if batch else 'this file'} was "
+            f"loaded; fix {what} or report the error.",
+            batch,
         )
     finally:
         con.execute(f"DROP TABLE IF EXISTS {stage}")
-        src.drop(con)
 
 
 def _write(
-    con, ent: Entity, src: SourceTable, stage: str, *, file, sha, load_id, run_id, match, as_of
+    con,
+    ent: Entity,
+    src: SourceTable,
+    stage: str,
+    *,
+    file,
+    sha,
+    load_id,
+    run_id,
+    match,
+    as_of,
+    batch: Batch | None = None,
 ) -> FileResult:
     at = now_local()
-    rows_read, rows_loaded = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _reasons IS NULL) FROM {stage}"
+    deleted = f"_row IN (SELECT _row FROM {batch.deleted_rows})" if batch and batch.deleted_rows else "false"
+    keep = f"_reasons IS NULL AND NOT ({deleted})"
+    bad = f"_reasons IS NOT NULL AND NOT ({deleted})"
+    rows_read, rows_loaded, rows_deleted = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {keep}), count(*) FILTER (WHERE {deleted}) FROM {stage}"
     ).fetchone()
     by_kind = dict(
         con.execute(
             f"""SELECT kind, count(*) FROM (SELECT unnest(_reasons).kind AS kind FROM {stage}
-                WHERE _reasons IS NOT NULL) GROUP BY kind ORDER BY count(*) DESC, kind"""
+                WHERE {bad}) GROUP BY kind ORDER BY count(*) DESC, kind"""
         ).fetchall()
     )
-    rows_quarantined = rows_read - rows_loaded
+    rows_quarantined = rows_read - rows_loaded - rows_deleted
     table = raw_table(ent)
+    keys_removed = None
+    if batch is not None and batch.present_keys:
+        keys_removed = con.execute(
+            f"SELECT count(*) FROM {table} WHERE _record_key NOT IN (SELECT _key FROM {batch.present_keys})"
+        ).fetchone()[0]
     columns = [ident(c.name) for c in ent.columns] + [name for name, _ in LINEAGE_COLUMNS]
     values = [ident(f"v_{c.name}") for c in ent.columns] + ["_key", "$file", "_row", "$load_id", "$at"]
     n = len(src.headers)
@@ -306,18 +419,29 @@ def _write(
         rows_loaded,
         rows_quarantined,
         "loaded",
-        _message(file, ent, src, match, rows_read, rows_loaded, by_kind),
+        _message(file, ent, src, match, rows_read, rows_loaded, by_kind, rows_deleted, keys_removed),
         load_id,
         by_kind,
+        rows_deleted=rows_deleted,
+        keys_removed=keys_removed,
     )
+    if batch is not None:
+        result.source, result.cursor_from, result.cursor_to = batch.source, batch.cursor_from, batch.cursor_to
+        if not rows_read and not keys_removed:
+            result.status = "unchanged"
+            result.message = f"{file}: no row changed since the last extraction; nothing to do."
     con.begin()
     try:
         con.execute(
-            f"DELETE FROM {table} WHERE _record_key IN (SELECT _key FROM {stage} WHERE _reasons IS NULL)"
+            f"DELETE FROM {table} WHERE _record_key IN (SELECT _key FROM {stage} WHERE ({keep}) OR ({deleted}))"
         )
+        if keys_removed:
+            con.execute(
+                f"DELETE FROM {table} WHERE _record_key NOT IN (SELECT _key FROM {batch.present_keys})"
+            )
         con.execute(
             f"""INSERT INTO {table} ({", ".join(columns)})
-                SELECT {", ".join(values)} FROM {stage} WHERE _reasons IS NULL ORDER BY _row""",
+                SELECT {", ".join(values)} FROM {stage} WHERE {keep} ORDER BY _row""",
             {"file": file, "load_id": load_id, "at": at},
         )
         if rows_quarantined:
@@ -327,7 +451,7 @@ def _write(
                     SELECT $load_id, $run_id, $entity, $file, q._row, q._key, q.item.kind, q.item.col,
                            q.item.reason, {raw_record}, $at
                     FROM (SELECT _row, _key, unnest(_reasons) AS item FROM {stage}
-                          WHERE _reasons IS NOT NULL) AS q
+                          WHERE {bad}) AS q
                     JOIN {src.relation} AS s ON s._row = q._row
                     ORDER BY q._row, q.item.kind, q.item.col""",
                 {
@@ -348,6 +472,8 @@ def _write(
                 [load_id],
             )
         _log(con, result, run_id, at, as_of, src, match.extras + match.repeated)
+        if batch is not None and batch.after_write is not None:
+            batch.after_write(con, result)
         failpoint("ingest.before_commit")  # crash tests: a kill here must lose the whole file, not half
         con.commit()
     except Exception:
@@ -356,9 +482,15 @@ def _write(
     return result
 
 
-def _message(file, ent: Entity, src: SourceTable, match, rows_read, rows_loaded, by_kind) -> str:
+def _message(
+    file, ent: Entity, src: SourceTable, match, rows_read, rows_loaded, by_kind, deleted=0, keys_removed=None
+) -> str:
     parts = [f"{file}: loaded {rows_loaded} of {rows_read} rows into {raw_table(ent)}"]
-    quarantined = rows_read - rows_loaded
+    quarantined = rows_read - rows_loaded - deleted
+    if deleted:
+        parts.append(f"{deleted} rows deleted at the source (is_deleted) removed")
+    if keys_removed:
+        parts.append(f"{keys_removed} rows removed whose key the source no longer has")
     if quarantined:
         kinds = ", ".join(f"{k} {n}" for k, n in by_kind.items())
         parts.append(f"{quarantined} rows quarantined ({kinds}); see ops.quarantine")

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
 CREATE TABLE IF NOT EXISTS ops.load_details (
     load_id VARCHAR, as_of DATE, format VARCHAR, encoding VARCHAR, ignored_columns VARCHAR
 );
+-- dlt loads of a CRM database source already ingested into raw, per table (the next delta skips them)
+CREATE TABLE IF NOT EXISTS ops.source_loads (
+    source VARCHAR, entity VARCHAR, dlt_load_id VARCHAR, load_id VARCHAR, ingested_at TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     load_id VARCHAR, run_id VARCHAR, entity VARCHAR, source_file VARCHAR, source_row BIGINT,
     record_key VARCHAR, kind VARCHAR, column_name VARCHAR, reason VARCHAR, raw_record VARCHAR,
@@ -49,6 +53,14 @@ CREATE TABLE IF NOT EXISTS quality.issues (
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("quality.issues", "column_name", "VARCHAR"),  # the contract column (or 'a,b' for a composite key)
     ("quality.issues", "load_id", "VARCHAR"),  # the load that found it (ops.load_log.load_id)
+    # a CRM database batch: the source (no credentials), the cursor window read (Shanghai wall time),
+    # soft-deleted rows of the batch removed from raw (rows_read = loaded + quarantined + deleted), and the
+    # raw rows whose key the source no longer has (hard deletes; NULL when no key comparison ran)
+    ("ops.load_log", "source", "VARCHAR"),
+    ("ops.load_log", "cursor_from", "TIMESTAMP"),
+    ("ops.load_log", "cursor_to", "TIMESTAMP"),
+    ("ops.load_log", "rows_deleted", "BIGINT"),
+    ("ops.load_log", "keys_removed", "BIGINT"),
 )
 
 

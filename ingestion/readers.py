@@ -315,7 +315,8 @@ def _read_excel(con, path: Path, prefix: str, src: SourceTable) -> None:
 # ---------------------------------------------------------------- Parquet
 
 
-def _text_of(column: str, duck_type: str) -> str:
+def text_of(column: str, duck_type: str) -> str:
+    """SQL text of a typed column as a file would hold it: ISO dates, timestamps with a zone in Asia/Shanghai."""
     t = duck_type.upper()
     if t == "DATE":
         return f"strftime({column}, '%Y-%m-%d')"
@@ -335,7 +336,7 @@ def _read_parquet(con, path: Path, prefix: str, src: SourceTable) -> None:
     described = con.execute(f"DESCRIBE {base}").fetchall()
     # positional references: no text from the file goes into the SQL
     cols = ", ".join(
-        f"{_text_of(f'#{i + 1}', typ)} AS c{i}" for i, (_name, typ, *_rest) in enumerate(described)
+        f"{text_of(f'#{i + 1}', typ)} AS c{i}" for i, (_name, typ, *_rest) in enumerate(described)
     )
     sep = ", " if cols else ""
     con.execute(f"CREATE TEMP VIEW {src.relation} AS SELECT rowid + 1 AS _row{sep}{cols} FROM {base}")
@@ -407,5 +408,6 @@ __all__ = [
     "file_format",
     "read_source",
     "sha256_of",
+    "text_of",
     "transcode_to_utf8",
 ]

@@ -11,11 +11,15 @@ from salescope.settings import Settings, get_settings
 
 
 class SalescopeResource(ConfigurableResource):
-    """Where this run reads its drop and writes its warehouse, and its as-of date ('' = derive)."""
+    """Where this run reads its drop (a folder, or a CRM database URL without its password) and writes its
+    warehouse, and its as-of date ('' = derive). The database password never passes through here: the
+    ingest step takes it from the settings (the CLI's memory, SALESCOPE_SOURCE_PASSWORD or the secrets file)."""
 
     home: str
     source_dir: str
     as_of: str = ""
+    source_url: str = ""
+    compare_keys: bool = True  # look for hard deletes (every source key against raw) in this run
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # record the process executing the run, so a later run can tell it died (orchestration.recovery);
@@ -43,7 +47,9 @@ class SalescopeResource(ConfigurableResource):
 
 def default_resource() -> SalescopeResource:
     s = get_settings()
-    return SalescopeResource(home=str(s.home), source_dir=str(s.landing_dir / "current"))
+    return SalescopeResource(
+        home=str(s.home), source_dir=str(s.landing_dir / "current"), source_url=s.source_url
+    )
 
 
 def dbt_resource(project, settings: Settings):

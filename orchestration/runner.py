@@ -213,9 +213,11 @@ def step_summary(step: str, res: StepResult) -> str:
         files = sum(n for k, n in res.statuses.items() if k != "absent")
         if files and unchanged == files:
             return f"{files} files unchanged since the last load: nothing new to read"
+        deleted = int(m.get("rows_deleted", 0)) + int(m.get("keys_removed", 0))
         return (
             f"{int(m.get('rows_read', 0)):,} rows read, {int(m.get('rows_loaded', 0)):,} loaded, "
             f"{int(m.get('rows_quarantined', 0)):,} quarantined"
+            + (f", {deleted:,} deleted" if deleted else "")
             + (f" ({unchanged} files unchanged)" if unchanged else "")
         )
     if step == "dbt_models":
@@ -249,26 +251,29 @@ def _wait_for_pool(instance: DagsterInstance, observer: RunObserver, wait: float
 
 def execute(
     settings: Settings,
-    source: Path,
+    source: Path | str,
     as_of: date | None,
     *,
     observer: RunObserver | None = None,
     wait: float = 0.0,
     prepare: Callable[[], object] | None = None,
+    compare_keys: bool = True,
 ) -> RunOutcome:
     """Run ingest → dbt → quality gate → ML → publish once. Raises WarehouseBusy or RunInterrupted.
 
-    ``prepare`` runs once the warehouse is ours (the CLI parses the dbt project there).
+    ``source`` is a folder of export files, or (a ``str``) a CRM database URL without its password.
+    ``prepare`` runs once the warehouse is ours (the CLI parses the dbt project there). ``compare_keys``:
+    a database source is checked for hard deletes (every key) in this run.
     """
     observer = observer or RunObserver()
     with _sigterm_as_interrupt():
         try:
-            return _execute_locked(settings, source, as_of, observer, wait, prepare)
+            return _execute_locked(settings, source, as_of, observer, wait, prepare, compare_keys)
         except KeyboardInterrupt:
             raise RunInterrupted(None) from None  # stopped before the Dagster run began: nothing to cancel
 
 
-def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutcome:
+def _execute_locked(settings, source, as_of, observer, wait, prepare, compare_keys=True) -> RunOutcome:
     started = time.perf_counter()
     lock = WriterLock(settings.home)
     lock.acquire(wait=wait, on_wait=lambda h, left: observer.waiting(str(WarehouseBusy(h)), left))
@@ -289,7 +294,7 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutc
         if prepare is not None:
             prepare()
         lock.set_run_id(run_id)
-        outcome = _execute_graph(settings, source, as_of, instance, observer, run_id)
+        outcome = _execute_graph(settings, source, as_of, instance, observer, run_id, compare_keys)
         outcome.recovered = recovered_notes
         outcome.seconds = time.perf_counter() - started
         return outcome
@@ -302,7 +307,7 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare) -> RunOutc
         lock.release()
 
 
-def _execute_graph(settings, source, as_of, instance, observer, run_id) -> RunOutcome:
+def _execute_graph(settings, source, as_of, instance, observer, run_id, compare_keys=True) -> RunOutcome:
     from orchestration.assets import dbt_models, dbt_project
     from orchestration.graph import ALL_ASSETS
     from orchestration.jobs import full_build
@@ -310,7 +315,11 @@ def _execute_graph(settings, source, as_of, instance, observer, run_id) -> RunOu
 
     resources = {
         "salescope": SalescopeResource(
-            home=str(settings.home), source_dir=str(source), as_of=as_of.isoformat() if as_of else ""
+            home=str(settings.home),
+            source_dir="" if isinstance(source, str) else str(source),
+            source_url=source if isinstance(source, str) else "",
+            compare_keys=compare_keys,
+            as_of=as_of.isoformat() if as_of else "",
         ),
         "dbt": dbt_resource(dbt_project, settings),
     }

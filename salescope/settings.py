@@ -7,6 +7,14 @@ Environment: ``SALESCOPE_HOME`` (default ``.salescope``), ``SALESCOPE_DBT_THREAD
 on, so it still works on http://localhost; turn it on when the dashboards are served over HTTPS),
 ``SALESCOPE_ML_TRAINING`` (``full`` by default; ``fast`` trains the deal model with fewer boosting rounds,
 for tests and quick demos).
+
+A CRM database source (``salescope run --source postgresql://...``): its password comes from the URL, else
+``SALESCOPE_SOURCE_PASSWORD``, else the first line of the file named by ``SALESCOPE_SOURCE_PASSWORD_FILE``
+(default ``SALESCOPE_HOME/secrets/source-password``). ``SALESCOPE_SOURCE_URL`` makes the Dagster schedule
+and the UI read that database instead of ``landing/current``. ``SALESCOPE_SOURCE_LAG_SECONDS`` (default 300) is how
+far back each incremental extraction re-reads before its cursor, for rows committed late.
+dlt runs with its data, config and pipeline state under ``SALESCOPE_HOME/dlt`` (``configure_dlt``), never
+``~/.dlt``, and with its telemetry off.
 """
 
 from __future__ import annotations
@@ -19,6 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 BUSINESS_TZ = "Asia/Shanghai"
 DEFAULT_AS_OF = "2026-06-30"
+DEFAULT_SOURCE_LAG_SECONDS = 300
+DLT_ENVIRONMENT = {
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    "EXTRACT__NEXT_ITEM_MODE": "fifo",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "RUNTIME__LOG_LEVEL": "WARNING",
+}
+# passwords handed over by the CLI for an in-process run, by source label (never written anywhere)
+_SOURCE_PASSWORDS: dict[str, str] = {}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -45,17 +62,61 @@ class Settings:
     dbt_threads: int = 1
     cookie_secure: bool = False  # the dashboard session cookie is sent over HTTPS only
     ml_fast_training: bool = False  # fewer boosting rounds (tests, quick demos): SALESCOPE_ML_TRAINING=fast
+    source_lag_seconds: int = DEFAULT_SOURCE_LAG_SECONDS
+    source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
         raw = home or os.environ.get("SALESCOPE_HOME") or ".salescope"
         threads = int(os.environ.get("SALESCOPE_DBT_THREADS", "1"))
+        lag = os.environ.get("SALESCOPE_SOURCE_LAG_SECONDS", "").strip()
+        if lag and not lag.isdigit():
+            raise ValueError(
+                f"SALESCOPE_SOURCE_LAG_SECONDS={lag!r} is not a whole number of seconds, e.g. 300"
+            )
         return cls(
             home=Path(raw).expanduser().resolve(),
             dbt_threads=threads,
             cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),
             ml_fast_training=_ml_training() == "fast",
+            source_lag_seconds=int(lag) if lag else DEFAULT_SOURCE_LAG_SECONDS,
+            source_url=os.environ.get("SALESCOPE_SOURCE_URL", "").strip(),
         )
+
+    @property
+    def dlt_dir(self) -> Path:
+        """dlt's data dir: pipeline working folders (local state) live in ``dlt/pipelines``."""
+        return self.home / "dlt"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    def source_password(self, source_label: str) -> str | None:
+        """The CRM database password when the URL has none: given to this process for ``source_label``
+        (``remember_source_password``), else ``SALESCOPE_SOURCE_PASSWORD``, else the secrets file."""
+        if source_label in _SOURCE_PASSWORDS:
+            return _SOURCE_PASSWORDS[source_label]
+        env = os.environ.get("SALESCOPE_SOURCE_PASSWORD")
+        if env:
+            return env
+        path = Path(os.environ.get("SALESCOPE_SOURCE_PASSWORD_FILE") or self.secrets_dir / "source-password")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        first = text.splitlines()[0].strip() if text.strip() else ""
+        return first or None
+
+    def configure_dlt(self) -> None:
+        """Environment dlt reads its configuration from: everything under SALESCOPE_HOME/dlt (no ~/.dlt, no
+        ./.dlt of the working directory), no telemetry, one source table extracted at a time (one
+        connection to the CRM database), and ``_dlt_load_id`` on every landed row (the delta of a run)."""
+        self.dlt_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["DLT_DATA_DIR"] = str(self.dlt_dir)
+        os.environ["DLT_PROJECT_DIR"] = str(self.dlt_dir)
+        for key, value in DLT_ENVIRONMENT.items():
+            os.environ[key] = value
 
     @property
     def landing_dir(self) -> Path:
@@ -101,6 +162,11 @@ class Settings:
             self.dagster_home,
         ):
             d.mkdir(parents=True, exist_ok=True)
+
+
+def remember_source_password(source_label: str, password: str) -> None:
+    """Keep a password taken off a ``--source`` URL for this process's run (memory only)."""
+    _SOURCE_PASSWORDS[source_label] = password
 
 
 def get_settings() -> Settings:

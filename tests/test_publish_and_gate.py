@@ -65,7 +65,8 @@ def test_reader_keeps_its_snapshot_during_publish(tmp_path):
 
 def _log(con, run_id, entity, read, loaded, quarantined, status="loaded"):
     con.execute(
-        "INSERT INTO ops.load_log VALUES (?, ?, ?, ?, 'x', ?, ?, ?, ?, '', now())",
+        """INSERT INTO ops.load_log (load_id, run_id, entity, file, sha256, rows_read, rows_loaded,
+               rows_quarantined, status, message, loaded_at) VALUES (?, ?, ?, ?, 'x', ?, ?, ?, ?, '', now())""",
         [f"L-{entity}", run_id, entity, f"{entity}.csv", read, loaded, quarantined, status],
     )
 

@@ -44,7 +44,12 @@ HomeOpt = Annotated[
 
 def run(
     source: Annotated[
-        Path | None, typer.Option("--source", help="Folder of export files. Omit for demo data.")
+        str | None,
+        typer.Option(
+            "--source",
+            help="Folder of export files, or a CRM database URL (postgresql://user@host:5432/db, "
+            "mysql+pymysql://user@host:3306/db) read incrementally. Omit for demo data.",
+        ),
     ] = None,
     scale: Annotated[float, typer.Option(help="Demo data scale (without --source).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Demo data seed (without --source).")] = 7,
@@ -63,6 +68,14 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Stream dbt and Dagster logs to the terminal too.")
     ] = False,
+    key_check: Annotated[
+        bool,
+        typer.Option(
+            "--key-check/--no-key-check",
+            help="With a database source: compare every key of the source with raw to find hard deletes "
+            "(default: every run).",
+        ),
+    ] = True,
     home: HomeOpt = None,
 ) -> None:
     """Ingest -> dbt build -> quality gate -> ML -> publish. Exits 0 only when a snapshot was published.
@@ -75,13 +88,45 @@ def run(
     s = Settings.from_env(home)
     s.ensure_dirs()
     given = parse_date(as_of)
+    if source is not None and "://" in source:
+        raise typer.Exit(
+            execute_with_display(
+                s, database_source(s, source), given, wait=wait, verbose=verbose, compare_keys=key_check
+            )
+        )
     if source is None:
-        source = demo_source(s, scale, seed)
-        users_command.ensure_demo_users(s, source)
+        folder = demo_source(s, scale, seed)
+        users_command.ensure_demo_users(s, folder)
         given = given or date.fromisoformat(DEFAULT_AS_OF)
-    elif not source.is_dir():
-        fail(f"--source {source} is not a folder: pass the folder that holds your export files")
-    raise typer.Exit(execute_with_display(s, source.resolve(), given, wait=wait, verbose=verbose))
+    else:
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            fail(
+                f"--source {source} is not a folder: pass the folder that holds your export files, "
+                "or a database URL such as postgresql://user@host:5432/crm"
+            )
+    raise typer.Exit(execute_with_display(s, folder.resolve(), given, wait=wait, verbose=verbose))
+
+
+def database_source(s: Settings, text: str) -> str:
+    """Check a ``--source`` database URL before the run (a clear error naming host:port, the password
+    masked); return it without its password, which stays in this process's memory only."""
+    from ingestion.sql_source import SourceError, check_source, open_source, without_password
+    from salescope.settings import remember_source_password
+
+    try:
+        bare, password = without_password(text)
+        probe = open_source(bare)
+        if password:
+            remember_source_password(probe.label, password)
+        check_source(open_source(bare, s.source_password(probe.label)))
+    except SourceError as exc:
+        fail(str(exc))
+    except Exception as exc:  # parse errors of the URL (CrmDbError): already masked
+        from salescope.crm_db.url import mask
+
+        fail(mask(str(exc), None, text))
+    return bare
 
 
 def run_pipeline(s: Settings, source: Path, as_of: date | None, *, wait: float = 0.0) -> bool:
@@ -90,7 +135,13 @@ def run_pipeline(s: Settings, source: Path, as_of: date | None, *, wait: float =
 
 
 def execute_with_display(
-    s: Settings, source: Path, as_of: date | None, *, wait: float = 0.0, verbose: bool = False
+    s: Settings,
+    source: Path | str,
+    as_of: date | None,
+    *,
+    wait: float = 0.0,
+    verbose: bool = False,
+    compare_keys: bool = True,
 ) -> int:
     """Run the graph with the progress display; print the summary; return the exit code."""
     from orchestration.dbt_prepare import ensure_manifest
@@ -113,6 +164,7 @@ def execute_with_display(
                     observer=display,
                     wait=wait,
                     prepare=lambda: (display.preparing("preparing the dbt project"), ensure_manifest(s)),
+                    compare_keys=compare_keys,
                 )
     except WarehouseBusy as busy:
         console.print(
@@ -298,8 +350,9 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
         con = duckdb.connect(str(s.warehouse_path), read_only=True)
         try:
             files = con.execute(
-                """SELECT entity, status, rows_read, rows_loaded, rows_quarantined FROM ops.load_log
-                   WHERE run_id = ? ORDER BY entity""",
+                """SELECT entity, status, rows_read, rows_loaded, rows_quarantined,
+                          coalesce(rows_deleted, 0) + coalesce(keys_removed, 0), source, cursor_from, cursor_to
+                   FROM ops.load_log WHERE run_id = ? ORDER BY entity""",
                 [outcome.run_id],
             ).fetchall()
             issues = con.execute(
@@ -313,15 +366,29 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
         if files and all(f[1] == "unchanged" for f in files):
             console.print(f"{len(files)} files unchanged since the last load")
         elif files:
-            table = Table(
-                box=box.SIMPLE_HEAD, show_edge=False, title=f"run {outcome.run_id[:8]}: files loaded"
+            database = next((f[6] for f in files if f[6]), None)
+            title = f"run {outcome.run_id[:8]}: " + (
+                f"tables read from {database}" if database else "files loaded"
             )
-            for col in ("entity", "status", "read", "loaded", "quarantined"):
-                table.add_column(col, justify="left" if col in {"entity", "status"} else "right")
-            for entity, status_, read, loaded, quarantined in files:
-                table.add_row(entity or "?", status_, f"{read:,}", f"{loaded:,}", f"{quarantined:,}")
-            tot = [sum(f[i] for f in files) for i in (2, 3, 4)]
-            table.add_row("[b]total", "", *(f"[b]{t:,}" for t in tot))
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, title=title)
+            cols = ["entity", "status", "read", "loaded", "quarantined"]
+            if database:
+                cols += ["deleted", "cursor (updated_at, Asia/Shanghai)"]
+            for col in cols:
+                table.add_column(
+                    col,
+                    justify="left" if col in {"entity", "status"} or col.startswith("cursor") else "right",
+                )
+            for entity, status_, read, loaded, quarantined, deleted, _src, c_from, c_to in files:
+                row = [entity or "?", status_, f"{read:,}", f"{loaded:,}", f"{quarantined:,}"]
+                if database:
+                    row += [
+                        f"{deleted:,}",
+                        f"{_stamp(c_from) if c_from else 'full'} → {_stamp(c_to) if c_to else '-'}",
+                    ]
+                table.add_row(*row)
+            tot = [sum(f[i] for f in files) for i in ((2, 3, 4, 5) if database else (2, 3, 4))]
+            table.add_row("[b]total", "", *(f"[b]{t:,}" for t in tot), *([""] if database else []))
             console.print(table)
         if issues:
             console.print("data issues: " + ", ".join(f"{k} ({a}) {n:,}" for k, a, n in issues))
@@ -337,6 +404,10 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
     console.print(f"  log:              {log_path}")
     console.print("  dashboard:        salescope serve   (then open http://localhost:8501)")
     console.print("  dagster UI:       salescope ui")
+
+
+def _stamp(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 # --- status and stop ------------------------------------------------------------------------------------
