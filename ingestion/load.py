@@ -436,6 +436,7 @@ def _write(
             f"DELETE FROM {table} WHERE _record_key IN (SELECT _key FROM {stage} WHERE ({keep}) OR ({deleted}))"
         )
         if keys_removed:
+            assert batch is not None  # keys are removed only by a database batch that read every key
             con.execute(
                 f"DELETE FROM {table} WHERE _record_key NOT IN (SELECT _key FROM {batch.present_keys})"
             )

@@ -204,9 +204,9 @@ def extract(
     except SourceError:
         raise
     except Exception as exc:
-        cause = exc
-        while cause.__cause__ is not None or cause.__context__ is not None:  # the driver's own message
-            cause = cause.__cause__ or cause.__context__
+        cause: BaseException = exc
+        while (inner := cause.__cause__ or cause.__context__) is not None:  # the driver's own message
+            cause = inner
         raise SourceError(
             f"extracting {source.label} with dlt failed: {source.hide(_first_line(cause))}. The landing file "
             f"{landing} and the cursor are as the last successful extraction left them; run again."
@@ -226,7 +226,10 @@ def wall_time(value) -> datetime | None:
         value = datetime.combine(value, datetime.min.time())
     if value.tzinfo is not None:
         return value.astimezone(BUSINESS_TZ).replace(tzinfo=None)
-    return datetime(*value.timetuple()[:6], value.microsecond)
+    # a plain datetime, not dlt's pendulum subclass
+    return datetime(
+        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
+    )
 
 
 def source_keys(source: SqlSource, eng, entity: Entity):
@@ -236,7 +239,9 @@ def source_keys(source: SqlSource, eng, entity: Entity):
 
     try:
         with eng.connect() as c:
-            query = sa.select(*[sa.column(k) for k in entity.primary_key]).select_from(sa.table(entity.name))
+            query: sa.Select = sa.select(*[sa.column(k) for k in entity.primary_key]).select_from(
+                sa.table(entity.name)
+            )
             rows = c.execute(query).fetchall()
     except Exception as exc:
         raise SourceError(
@@ -464,6 +469,7 @@ def _missing_table(con, source: SqlSource, entity: Entity, run_id: str) -> FileR
         run_id,
         entity.name,
         f"{source.label}/{entity.name}",
+        None,
         f"{source.label} has no table {entity.name} ({entity.zh}): create it with the contract's columns plus "
         f"{CURSOR} and {DELETED_FLAG} (salescope contract --markdown), or point --source at the right database.",
         Batch(source=source.label),
