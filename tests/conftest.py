@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,6 +103,33 @@ def defect_pipeline_home(tmp_path_factory, drop_factory) -> Path:
         run_pipeline(s, drop, None)  # whether it published is what the tests check
 
     return _shared_dir(tmp_path_factory, "defect-pipeline-home", build)
+
+
+# the machine's database servers (DESIGN: environment facts); .ci/run starts them when they are stopped
+SERVERS = {
+    "postgresql": "postgresql://postgres@127.0.0.1:5432/{db}",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/{db}",
+}
+
+
+@pytest.fixture
+def new_db():
+    """new_db(dialect) -> URL of a fresh, uniquely named database on the machine's server ("postgresql" or
+    "mysql" for MariaDB); all are dropped at the end. Fails clearly, never skips, when a server is down."""
+    from salescope.crm_db import parse_url
+    from salescope.crm_db.url import create_database, drop_database
+
+    made = []
+
+    def make(dialect: str) -> str:
+        url = SERVERS[dialect].format(db=f"salescope_t_{uuid.uuid4().hex[:10]}")
+        create_database(parse_url(url))
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        drop_database(parse_url(url))
 
 
 PIPELINE_FIXTURES = {"pipeline_home", "pipeline_copy", "defect_pipeline_home"}

@@ -7,7 +7,6 @@ a test fails (it does not skip) when one is unreachable. Each test makes its own
 from __future__ import annotations
 
 import csv
-import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,32 +17,12 @@ from typer.testing import CliRunner
 from contract import ENTITIES, ENTITY_BY_NAME
 from salescope.crm_db import CrmDbError, advance, parse_url, seed
 from salescope.crm_db.schema import DELETED_TABLE, q
-from salescope.crm_db.url import connect, create_database, drop_database
+from salescope.crm_db.url import connect
 from salescope.generator import generate
 
-SERVERS = {
-    "postgresql": "postgresql://postgres@127.0.0.1:5432/{db}",
-    "mysql": "mysql+pymysql://root@127.0.0.1:3306/{db}",
-}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCALE, SEED, AS_OF = 0.02, 5, date(2026, 3, 30)
 UNTIL = AS_OF + timedelta(days=365)
-
-
-@pytest.fixture
-def new_db():
-    """new_db(dialect) -> URL of a fresh, uniquely named database; all are dropped at the end."""
-    made = []
-
-    def make(dialect: str) -> str:
-        url = SERVERS[dialect].format(db=f"crm_t_{uuid.uuid4().hex[:10]}")
-        create_database(parse_url(url))  # fails clearly when the server is down
-        made.append(url)
-        return url
-
-    yield make
-    for url in made:
-        drop_database(parse_url(url))
 
 
 def _rows(url: str, entity: str, live_only: bool = False) -> dict[str, tuple]:

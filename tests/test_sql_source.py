@@ -8,7 +8,6 @@ Two full pipeline runs in all (the database run and the same world as files); th
 from __future__ import annotations
 
 import math
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -22,34 +21,14 @@ from ingestion.raw_schema import LINEAGE_COLUMNS
 from ingestion.sql_source import SourceError, ingest_sql_source, open_source
 from salescope.crm_db import advance, parse_url, seed
 from salescope.crm_db.schema import DELETED_TABLE, q
-from salescope.crm_db.url import connect, create_database, drop_database
+from salescope.crm_db.url import connect
 from salescope.settings import Settings
 
-SERVERS = {
-    "postgresql": "postgresql://postgres@127.0.0.1:5432/{db}",
-    "mysql": "mysql+pymysql://root@127.0.0.1:3306/{db}",
-}
 SCALE, SEED, AS_OF = 0.02, 5, date(2026, 3, 30)
 UNTIL = AS_OF + timedelta(days=365)
 LAG = 300
 SECRET = "Pw-Dlt-Secret-7731"
 LINEAGE = {name for name, _ in LINEAGE_COLUMNS}
-
-
-@pytest.fixture
-def new_db():
-    """new_db(dialect) -> URL of a fresh, uniquely named database; all are dropped at the end."""
-    made = []
-
-    def make(dialect: str) -> str:
-        url = SERVERS[dialect].format(db=f"crm_s_{uuid.uuid4().hex[:10]}")
-        create_database(parse_url(url))  # fails clearly when the server is down
-        made.append(url)
-        return url
-
-    yield make
-    for url in made:
-        drop_database(parse_url(url))
 
 
 def _home(path: Path) -> Settings:
