@@ -15,6 +15,12 @@ and the UI read that database instead of ``landing/current``. ``SALESCOPE_SOURCE
 far back each incremental extraction re-reads before its cursor, for rows committed late.
 dlt runs with its data, config and pipeline state under ``SALESCOPE_HOME/dlt`` (``configure_dlt``), never
 ``~/.dlt``, and with its telemetry off.
+
+Dagster: ``SALESCOPE_SOURCE_URL`` also adds the daily schedule of that database (``daily_<source name>``,
+06:00 Asia/Shanghai, next to the files' ``daily_build``). ``SALESCOPE_DAGSTER_STORAGE=postgresql://user:pw@host:5432/db``
+keeps Dagster's runs, event log and schedules in PostgreSQL (dagster-postgres) instead of SQLite files under
+``SALESCOPE_HOME/dagster``; ``dagster.yaml`` names the variable, never its value, so the password is not
+written to disk, and messages show the URL as ``dagster_storage_label`` (password masked).
 """
 
 from __future__ import annotations
@@ -56,6 +62,26 @@ def _ml_training() -> str:
     return raw
 
 
+def mask_password(url: str) -> str:
+    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db`` (unchanged without a password)."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, hostpart = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return f"{head}://{user}{':***' if colon else ''}@{hostpart}"
+
+
+def _dagster_storage() -> str:
+    raw = os.environ.get("SALESCOPE_DAGSTER_STORAGE", "").strip()
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            f"SALESCOPE_DAGSTER_STORAGE={mask_password(raw)!r} is not a PostgreSQL URL: use "
+            "postgresql://user:password@host:5432/database, or leave it unset for SQLite in SALESCOPE_HOME"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -64,6 +90,7 @@ class Settings:
     ml_fast_training: bool = False  # fewer boosting rounds (tests, quick demos): SALESCOPE_ML_TRAINING=fast
     source_lag_seconds: int = DEFAULT_SOURCE_LAG_SECONDS
     source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
+    dagster_storage: str = ""  # SALESCOPE_DAGSTER_STORAGE: a postgresql:// URL, '' = SQLite in the home
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -81,7 +108,15 @@ class Settings:
             ml_fast_training=_ml_training() == "fast",
             source_lag_seconds=int(lag) if lag else DEFAULT_SOURCE_LAG_SECONDS,
             source_url=os.environ.get("SALESCOPE_SOURCE_URL", "").strip(),
+            dagster_storage=_dagster_storage(),
         )
+
+    @property
+    def dagster_storage_label(self) -> str:
+        """The Dagster storage as messages show it: the URL with its password masked, or the SQLite folder."""
+        if not self.dagster_storage:
+            return f"SQLite under {self.dagster_home}"
+        return mask_password(self.dagster_storage)
 
     @property
     def dlt_dir(self) -> Path:
