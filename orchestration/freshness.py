@@ -15,8 +15,6 @@ date and says so; ERROR is kept for checks whose failure means wrong numbers (ro
 blocking quality expectation), which stop the publish. The check is not blocking, for the same reason.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path

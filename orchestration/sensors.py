@@ -41,15 +41,21 @@ DAILY_CRON = "0 6 * * *"  # 06:00 Asia/Shanghai: before the sales team's day sta
 FRESHNESS_CRON = "5 * * * *"  # every hour, at minute 5
 
 
+def _run_config(settings: Settings, source_url: str) -> dict:
+    # a resource's run config replaces its whole config: every required field is given
+    folder = settings.landing_dir / "current"
+    config = {"home": str(settings.home), "source_dir": str(folder), "source_url": source_url}
+    return {"resources": {"salescope": {"config": config}}}
+
+
 def files_run_config(settings: Settings) -> dict:
     """Run config of a files build: the landing folder, never a database."""
-    folder = settings.landing_dir / "current"
-    return {"resources": {"salescope": {"config": {"source_dir": str(folder), "source_url": ""}}}}
+    return _run_config(settings, "")
 
 
-def database_run_config(source: DatabaseSource) -> dict:
+def database_run_config(settings: Settings, source: DatabaseSource) -> dict:
     """Run config of a database build: the URL without its password (run configs are stored and shown)."""
-    return {"resources": {"salescope": {"config": {"source_url": source.url}}}}
+    return _run_config(settings, source.url)
 
 
 @schedule(
@@ -67,14 +73,14 @@ def daily_build(context: ScheduleEvaluationContext):
     return RunRequest(run_config=files_run_config(settings), tags={"salescope/source": "files"})
 
 
-def database_schedule(source: DatabaseSource) -> ScheduleDefinition:
+def database_schedule(settings: Settings, source: DatabaseSource) -> ScheduleDefinition:
     """The daily build of one CRM database: its incremental extraction, then dbt, quality, ML, publish."""
     return ScheduleDefinition(
         name=f"daily_{source.name}",
         job=full_build,
         cron_schedule=DAILY_CRON,
         execution_timezone=BUSINESS_TZ,
-        run_config=database_run_config(source),
+        run_config=database_run_config(settings, source),
         tags={"salescope/source": source.label},
         default_status=DefaultScheduleStatus.RUNNING,
         description=f"Full build from the CRM database {source.label} (what changed since the last run), "
@@ -95,7 +101,7 @@ freshness_hourly = ScheduleDefinition(
 def schedules(settings: Settings) -> list[ScheduleDefinition]:
     """Every schedule of this home: files and freshness always, the database's when SALESCOPE_SOURCE_URL is set."""
     db = database_source(settings)
-    return [daily_build, freshness_hourly, *([database_schedule(db)] if db else [])]
+    return [daily_build, freshness_hourly, *([database_schedule(settings, db)] if db else [])]
 
 
 def landing_fingerprint(folder: Path) -> str | None:
