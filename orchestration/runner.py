@@ -31,7 +31,7 @@ from orchestration.run_guard import (
     is_resource_tracker,
     processes_with_token,
 )
-from salescope.settings import Settings
+from salescope.settings import DAGSTER_PG_URL_ENV, Settings
 
 # the steps of the graph in the order they run, with what a person calls them
 STEP_LABELS = {
@@ -52,7 +52,7 @@ DAGSTER_YAML = (
 # SALESCOPE_DAGSTER_STORAGE set: runs, event log (with the pool slots) and schedules in PostgreSQL. The file
 # names the variable, not its value: the password is never written to SALESCOPE_HOME
 DAGSTER_YAML_POSTGRES = (
-    DAGSTER_YAML + "storage:\n  postgres:\n    postgres_url:\n      env: SALESCOPE_DAGSTER_STORAGE\n"
+    DAGSTER_YAML + f"storage:\n  postgres:\n    postgres_url:\n      env: {DAGSTER_PG_URL_ENV}\n"
 )
 
 
@@ -134,10 +134,12 @@ def dagster_home(settings: Settings) -> Path:
     """DAGSTER_HOME inside SALESCOPE_HOME: one warehouse writer at a time, dead runs detected by the daemon.
 
     Storage: SQLite files in this folder by default; with ``SALESCOPE_DAGSTER_STORAGE=postgresql://...``
-    dagster-postgres (run, event log and schedule storage), read from that variable by every process that
-    loads this ``dagster.yaml`` (``salescope run``, ``salescope ui``, the daemon)."""
+    dagster-postgres (run, event log and schedule storage): the file names the variable
+    ``SALESCOPE_DAGSTER_PG_URL`` (set here from the settings, inherited by ``dagster dev``, the daemon and its
+    runs), never the URL, so the password stays off the disk."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
+    settings.configure_dagster()
     cfg = home / "dagster.yaml"
     text = DAGSTER_YAML_POSTGRES if settings.dagster_storage else DAGSTER_YAML
     if not cfg.exists() or cfg.read_text() != text:

@@ -20,7 +20,10 @@ Dagster: ``SALESCOPE_SOURCE_URL`` also adds the daily schedule of that database 
 06:00 Asia/Shanghai, next to the files' ``daily_build``). ``SALESCOPE_DAGSTER_STORAGE=postgresql://user:pw@host:5432/db``
 keeps Dagster's runs, event log and schedules in PostgreSQL (dagster-postgres) instead of SQLite files under
 ``SALESCOPE_HOME/dagster``; ``dagster.yaml`` names the variable, never its value, so the password is not
-written to disk, and messages show the URL as ``dagster_storage_label`` (password masked).
+written to disk, and messages show the URL as ``dagster_storage_label`` (password masked). Dagster reads
+the URL from ``SALESCOPE_DAGSTER_PG_URL``, which ``configure_dagster`` derives (the same URL with the
+``postgresql+psycopg2`` driver dagster-postgres needs: SQLAlchemy 2.1 maps a bare ``postgresql://`` to
+psycopg 3, on which dagster-postgres's ``NOTIFY`` fails); set it by hand only without Salescope's CLI.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ DLT_ENVIRONMENT = {
 }
 # passwords handed over by the CLI for an in-process run, by source label (never written anywhere)
 _SOURCE_PASSWORDS: dict[str, str] = {}
+DAGSTER_PG_URL_ENV = "SALESCOPE_DAGSTER_PG_URL"  # what dagster.yaml names (set by configure_dagster)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -142,6 +146,20 @@ class Settings:
             return None
         first = text.splitlines()[0].strip() if text.strip() else ""
         return first or None
+
+    @property
+    def dagster_storage_url(self) -> str:
+        """SALESCOPE_DAGSTER_STORAGE with the psycopg2 driver dagster-postgres needs ('' for SQLite)."""
+        if not self.dagster_storage:
+            return ""
+        _, sep, rest = self.dagster_storage.partition("://")
+        return f"postgresql+psycopg2://{rest}" if sep else self.dagster_storage
+
+    def configure_dagster(self) -> None:
+        """Environment the Dagster instance reads its PostgreSQL URL from (this process and its children:
+        ``dagster dev``, the daemon, the runs it launches). Nothing is written to disk."""
+        if self.dagster_storage:
+            os.environ[DAGSTER_PG_URL_ENV] = self.dagster_storage_url
 
     def configure_dlt(self) -> None:
         """Environment dlt reads its configuration from: everything under SALESCOPE_HOME/dlt (no ~/.dlt, no

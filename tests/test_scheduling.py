@@ -145,7 +145,7 @@ def test_freshness_passes_at_25_hours_fails_at_27_and_without_any_load(home):
 
     from orchestration.freshness import FRESHNESS_CHECK, FRESHNESS_MAX_AGE
 
-    assert FRESHNESS_MAX_AGE == timedelta(hours=26)
+    assert timedelta(hours=26) == FRESHNESS_MAX_AGE
     none = _run_freshness(home)  # no warehouse at all
     assert len(none) == len(ENTITIES) and not any(ev.passed for ev in none.values())
     _warehouse_with_loads(
