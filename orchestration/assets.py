@@ -30,16 +30,13 @@ from ingestion.sql_source import ingest_sql_source
 from orchestration import run_context
 from orchestration.dbt_args import build_args
 from orchestration.dbt_prepare import MANIFEST_PATH
+from orchestration.keys import crm_key
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.publish import publish_snapshot
 from orchestration.resources import SalescopeResource
+from orchestration.retries import retry_on_lock
 from salescope.failpoints import failpoint
 from salescope.settings import DBT_PROJECT_DIR
-
-
-def crm_key(entity: str) -> AssetKey:
-    # dagster-dbt maps dbt source crm.<table> to this key, so lineage joins up without a translator
-    return AssetKey(["crm", entity])
 
 
 @multi_asset(
@@ -61,7 +58,12 @@ def crm_key(entity: str) -> AssetKey:
 )
 def crm_raw(context: AssetExecutionContext, salescope: SalescopeResource):
     """Ingest the drop (every file of a folder, or what changed in a CRM database since the last run) into
-    raw.<entity>, quarantining bad rows, then cross-entity checks."""
+    raw.<entity>, quarantining bad rows, then cross-entity checks. Retried when the warehouse is locked."""
+    with retry_on_lock(context):
+        yield from _ingest(context, salescope)
+
+
+def _ingest(context: AssetExecutionContext, salescope: SalescopeResource):
     given = run_context.parse_as_of(salescope.as_of)
     if salescope.source_url:
         result, source_name = _ingest_database(context, salescope, given)
@@ -154,8 +156,9 @@ DBT_STOP_SECONDS = 5  # on Ctrl-C/SIGTERM dbt gets this long to stop before it i
     manifest=MANIFEST_PATH, project=dbt_project, pool=WAREHOUSE_POOL, dagster_dbt_translator=DBT_TRANSLATOR
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, salescope: SalescopeResource):
-    """Staging, intermediate and mart models; dbt tests surface as asset checks."""
-    with salescope.warehouse() as con:
+    """Staging, intermediate and mart models; dbt tests surface as asset checks. Retried when the warehouse
+    is locked before dbt starts (the as-of date is read first)."""
+    with retry_on_lock(context), salescope.warehouse() as con:
         as_of = run_context.as_of_for_run(con, context.run_id)
     invocation = dbt.cli(build_args(as_of), context=context)
     invocation.termination_timeout_seconds = DBT_STOP_SECONDS
@@ -241,7 +244,13 @@ def _as_of(con, run_id: str):
     allow_arbitrary_check_specs=True,  # the checks belong to the crm/* and marts/* assets they validate
 )
 def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
-    """Run every suite, record results, issues, summary and Data Docs; fail (no publish) on a blocking failure."""
+    """Run every suite, record results, issues, summary and Data Docs; fail (no publish) on a blocking failure.
+    Retried when the warehouse is locked; a failed gate is not retried."""
+    with retry_on_lock(context):
+        yield from _gate(context, salescope)
+
+
+def _gate(context: AssetExecutionContext, salescope: SalescopeResource):
     from data_quality.runner import run_quality
 
     failpoint("quality.start")
@@ -301,7 +310,13 @@ def quality_gate(context: AssetExecutionContext, salescope: SalescopeResource):
     kinds={"duckdb"},
 )
 def serving_snapshot(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
-    """serving.duckdb: marts, ml, quality and load log for the dashboards, swapped in atomically."""
+    """serving.duckdb: marts, ml, quality and load log for the dashboards, swapped in atomically. Retried
+    when the warehouse is locked."""
+    with retry_on_lock(context):
+        return _publish(context, salescope)
+
+
+def _publish(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     with salescope.warehouse() as con:
         as_of = run_context.as_of_for_run(con, context.run_id)
         status = con.execute(

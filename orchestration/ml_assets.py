@@ -1,7 +1,8 @@
 """ML assets: deal scores, customer LTV, next best actions (ml.* tables; registry under Settings.models_dir).
 
 They read the marts through the single warehouse connection, in pool 'warehouse'. A missing mart or too
-little data skips the step with a log message; ML never blocks publishing the marts.
+little data skips the step with a log message; ML never blocks publishing the marts. A locked warehouse
+retries the step (orchestration.retries).
 """
 
 import time
@@ -16,6 +17,7 @@ from models_ml.next_actions import next_actions, practice_rates
 from orchestration import run_context
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.resources import SalescopeResource
+from orchestration.retries import retry_on_lock
 from salescope.failpoints import failpoint
 
 
@@ -46,7 +48,7 @@ def _failed(context: AssetExecutionContext, err: Exception) -> MaterializeResult
 def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.deal_scores (win probability, score 1–99, reasons zh/en) for every open deal; ml.feature_importance,
     ml.calibration, ml.model_metrics, ml.model_registry, ml.forecast, ml.forecast_backtest."""
-    with salescope.warehouse() as con:
+    with retry_on_lock(context), salescope.warehouse() as con:
         missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
         if missing:
             return _skipped(context, f"{', '.join(missing)} not in the warehouse: no deal scores this run")
@@ -93,7 +95,7 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
 )
 def ml_customer_ltv(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.customer_ltv: P(alive), expected purchases, predicted LTV 12/24/36 months, tier and lifecycle."""
-    with salescope.warehouse() as con:
+    with retry_on_lock(context), salescope.warehouse() as con:
         missing = _missing(con, features.OUTCOME_TABLE)
         if missing:
             return _skipped(context, f"{', '.join(missing)} not in the warehouse: no customer LTV this run")
@@ -138,7 +140,7 @@ def _params_frame(p: dict, as_of):
 )
 def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.next_actions: per open deal, ranked suggestions with the evidence from won deals and stall reasons."""
-    with salescope.warehouse() as con:
+    with retry_on_lock(context), salescope.warehouse() as con:
         missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
         if missing:
             return _skipped(context, f"{', '.join(missing)} not in the warehouse: no next actions this run")
@@ -180,7 +182,7 @@ def ml_forecast_weighted(context: AssetExecutionContext, salescope: SalescopeRes
     """ml.forecast_weighted: mart_forecast's weighted pipeline and current forecast with the ML deal scores
     (stage default where a deal has none), for the rows looked at on the as-of date. Computed here, after the
     scores, so the dbt mart never reads ML output and a rerun on the same inputs builds the same marts."""
-    with salescope.warehouse() as con:
+    with retry_on_lock(context), salescope.warehouse() as con:
         missing = _missing(con, "marts.mart_forecast", features.SNAPSHOT_TABLE)
         if missing:
             return _skipped(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext
@@ -45,10 +46,42 @@ class SalescopeResource(ConfigurableResource):
             con.close()
 
 
+@dataclass(frozen=True)
+class DatabaseSource:
+    """The CRM database of SALESCOPE_SOURCE_URL, as the definitions hold it: never with its password."""
+
+    url: str  # the URL without its password
+    name: str  # file- and Dagster-name-safe: postgresql_127_0_0_1_5432_crm
+    label: str  # postgresql://127.0.0.1:5432/crm (no user, no password): how messages name it
+
+
+def database_source(settings: Settings) -> DatabaseSource | None:
+    """SALESCOPE_SOURCE_URL, or None. A password in the URL is taken off and kept in this process's memory
+    (``remember_source_password``): every process that loads the definitions (the UI, the daemon, the run
+    it launches) does the same, so neither the run config nor the resource shown in the UI holds it."""
+    if not settings.source_url:
+        return None
+    from ingestion.sql_source import SourceError, open_source, without_password
+    from salescope.crm_db.url import CrmDbError
+    from salescope.settings import remember_source_password
+
+    try:
+        url, password = without_password(settings.source_url)
+        source = open_source(url)
+    except (CrmDbError, SourceError) as exc:  # their messages never hold the password
+        raise ValueError(f"SALESCOPE_SOURCE_URL is not a database URL Salescope reads: {exc}") from None
+    if password:
+        remember_source_password(source.label, password)
+    return DatabaseSource(url=url, name=source.name, label=source.label)
+
+
 def default_resource() -> SalescopeResource:
+    """What a run started from the UI reads: the database of SALESCOPE_SOURCE_URL when set, else the landing
+    folder. Schedules and the sensor set their source in their run config."""
     s = get_settings()
+    db = database_source(s)
     return SalescopeResource(
-        home=str(s.home), source_dir=str(s.landing_dir / "current"), source_url=s.source_url
+        home=str(s.home), source_dir=str(s.landing_dir / "current"), source_url=db.url if db else ""
     )
 
 

@@ -31,7 +31,7 @@ from orchestration.run_guard import (
     is_resource_tracker,
     processes_with_token,
 )
-from salescope.settings import Settings
+from salescope.settings import DAGSTER_PG_URL_ENV, Settings
 
 # the steps of the graph in the order they run, with what a person calls them
 STEP_LABELS = {
@@ -49,6 +49,15 @@ DAGSTER_YAML = (
     "run_monitoring:\n  enabled: true\n"
     "telemetry:\n  enabled: false\n"
 )
+# SALESCOPE_DAGSTER_STORAGE set: runs, event log (with the pool slots) and schedules in PostgreSQL. The file
+# names the variable, not its value: the password is never written to SALESCOPE_HOME
+DAGSTER_YAML_POSTGRES = (
+    DAGSTER_YAML + f"storage:\n  postgres:\n    postgres_url:\n      env: {DAGSTER_PG_URL_ENV}\n"
+)
+
+
+class DagsterStorageError(RuntimeError):
+    """Dagster's storage (PostgreSQL by SALESCOPE_DAGSTER_STORAGE) cannot be opened; no password in it."""
 
 
 class RunInterrupted(RuntimeError):
@@ -122,13 +131,56 @@ class RunOutcome:
 
 
 def dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME inside SALESCOPE_HOME: one warehouse writer at a time, dead runs detected by the daemon."""
+    """DAGSTER_HOME inside SALESCOPE_HOME: one warehouse writer at a time, dead runs detected by the daemon.
+
+    Storage: SQLite files in this folder by default; with ``SALESCOPE_DAGSTER_STORAGE=postgresql://...``
+    dagster-postgres (run, event log and schedule storage): the file names the variable
+    ``SALESCOPE_DAGSTER_PG_URL`` (set here from the settings, inherited by ``dagster dev``, the daemon and its
+    runs), never the URL, so the password stays off the disk."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
+    settings.configure_dagster()
     cfg = home / "dagster.yaml"
-    if not cfg.exists() or cfg.read_text() != DAGSTER_YAML:
-        cfg.write_text(DAGSTER_YAML)
+    text = DAGSTER_YAML_POSTGRES if settings.dagster_storage else DAGSTER_YAML
+    if not cfg.exists() or cfg.read_text() != text:
+        cfg.write_text(text)
     return home
+
+
+def open_instance(settings: Settings) -> DagsterInstance:
+    """The Dagster instance of this home (SQLite, or PostgreSQL by SALESCOPE_DAGSTER_STORAGE).
+
+    A storage that cannot be opened raises DagsterStorageError naming the storage with its password masked."""
+    home = dagster_home(settings)
+    try:
+        return DagsterInstance.from_config(str(home))
+    except Exception as exc:
+        if not settings.dagster_storage:
+            raise
+        text = f"{type(exc).__name__}: {_first_line(exc)}"
+        secret = _password_of(settings.dagster_storage)
+        if secret:
+            text = text.replace(secret, "***")
+        raise DagsterStorageError(
+            f"cannot open Dagster's storage {settings.dagster_storage_label} (SALESCOPE_DAGSTER_STORAGE): "
+            f"{text}. Check that the server runs and the database exists, or unset SALESCOPE_DAGSTER_STORAGE "
+            "to keep Dagster's records in SQLite under SALESCOPE_HOME."
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+def _password_of(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return ""
+    return unquote(password) if password else ""
 
 
 def _meta_value(v):
@@ -285,7 +337,7 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare, compare_ke
             recovered_notes.append(
                 f"ended {len(ended)} process(es) a crashed run left running (pids {ended})"
             )
-        instance = DagsterInstance.from_config(str(dagster_home(settings)))
+        instance = open_instance(settings)
         for info in recovery.recover_dead_runs(instance):
             recovered_notes.append(f"{info.describe()} had died: marked failed, its warehouse slot freed")
         for note in recovered_notes:
@@ -309,7 +361,7 @@ def _execute_locked(settings, source, as_of, observer, wait, prepare, compare_ke
 
 def _execute_graph(settings, source, as_of, instance, observer, run_id, compare_keys=True) -> RunOutcome:
     from orchestration.assets import dbt_models, dbt_project
-    from orchestration.graph import ALL_ASSETS
+    from orchestration.graph import ALL_ASSETS, ALL_CHECKS
     from orchestration.jobs import full_build
     from orchestration.resources import SalescopeResource, dbt_resource
 
@@ -324,7 +376,11 @@ def _execute_graph(settings, source, as_of, instance, observer, run_id, compare_
         "dbt": dbt_resource(dbt_project, settings),
     }
     defs = Definitions(
-        assets=ALL_ASSETS, jobs=[full_build], resources=resources, executor=in_process_executor
+        assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
+        jobs=[full_build],
+        resources=resources,
+        executor=in_process_executor,
     )
     job = defs.resolve_job_def(full_build.name)
     tracker = _EventTracker(observer, len(dbt_models.keys) + len(dbt_models.check_keys))

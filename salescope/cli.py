@@ -193,7 +193,8 @@ def ui(
 
     s = _settings(home)
     ensure_manifest(s)
-    env = _child_env(s) | {"DAGSTER_HOME": str(dagster_home(s))}
+    home_dir = dagster_home(s)  # first: it puts Dagster's storage URL in the environment the UI inherits
+    env = _child_env(s) | {"DAGSTER_HOME": str(home_dir)}
     cmd = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",

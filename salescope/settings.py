@@ -15,6 +15,15 @@ and the UI read that database instead of ``landing/current``. ``SALESCOPE_SOURCE
 far back each incremental extraction re-reads before its cursor, for rows committed late.
 dlt runs with its data, config and pipeline state under ``SALESCOPE_HOME/dlt`` (``configure_dlt``), never
 ``~/.dlt``, and with its telemetry off.
+
+Dagster: ``SALESCOPE_SOURCE_URL`` also adds the daily schedule of that database (``daily_<source name>``,
+06:00 Asia/Shanghai, next to the files' ``daily_build``). ``SALESCOPE_DAGSTER_STORAGE=postgresql://user:pw@host:5432/db``
+keeps Dagster's runs, event log and schedules in PostgreSQL (dagster-postgres) instead of SQLite files under
+``SALESCOPE_HOME/dagster``; ``dagster.yaml`` names the variable, never its value, so the password is not
+written to disk, and messages show the URL as ``dagster_storage_label`` (password masked). Dagster reads
+the URL from ``SALESCOPE_DAGSTER_PG_URL``, which ``configure_dagster`` derives (the same URL with the
+``postgresql+psycopg2`` driver dagster-postgres needs: SQLAlchemy 2.1 maps a bare ``postgresql://`` to
+psycopg 3, on which dagster-postgres's ``NOTIFY`` fails); set it by hand only without Salescope's CLI.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ DLT_ENVIRONMENT = {
 }
 # passwords handed over by the CLI for an in-process run, by source label (never written anywhere)
 _SOURCE_PASSWORDS: dict[str, str] = {}
+DAGSTER_PG_URL_ENV = "SALESCOPE_DAGSTER_PG_URL"  # what dagster.yaml names (set by configure_dagster)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -56,6 +66,26 @@ def _ml_training() -> str:
     return raw
 
 
+def mask_password(url: str) -> str:
+    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db`` (unchanged without a password)."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, hostpart = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return f"{head}://{user}{':***' if colon else ''}@{hostpart}"
+
+
+def _dagster_storage() -> str:
+    raw = os.environ.get("SALESCOPE_DAGSTER_STORAGE", "").strip()
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            f"SALESCOPE_DAGSTER_STORAGE={mask_password(raw)!r} is not a PostgreSQL URL: use "
+            "postgresql://user:password@host:5432/database, or leave it unset for SQLite in SALESCOPE_HOME"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -64,6 +94,7 @@ class Settings:
     ml_fast_training: bool = False  # fewer boosting rounds (tests, quick demos): SALESCOPE_ML_TRAINING=fast
     source_lag_seconds: int = DEFAULT_SOURCE_LAG_SECONDS
     source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
+    dagster_storage: str = ""  # SALESCOPE_DAGSTER_STORAGE: a postgresql:// URL, '' = SQLite in the home
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -81,7 +112,15 @@ class Settings:
             ml_fast_training=_ml_training() == "fast",
             source_lag_seconds=int(lag) if lag else DEFAULT_SOURCE_LAG_SECONDS,
             source_url=os.environ.get("SALESCOPE_SOURCE_URL", "").strip(),
+            dagster_storage=_dagster_storage(),
         )
+
+    @property
+    def dagster_storage_label(self) -> str:
+        """The Dagster storage as messages show it: the URL with its password masked, or the SQLite folder."""
+        if not self.dagster_storage:
+            return f"SQLite under {self.dagster_home}"
+        return mask_password(self.dagster_storage)
 
     @property
     def dlt_dir(self) -> Path:
@@ -107,6 +146,20 @@ class Settings:
             return None
         first = text.splitlines()[0].strip() if text.strip() else ""
         return first or None
+
+    @property
+    def dagster_storage_url(self) -> str:
+        """SALESCOPE_DAGSTER_STORAGE with the psycopg2 driver dagster-postgres needs ('' for SQLite)."""
+        if not self.dagster_storage:
+            return ""
+        _, sep, rest = self.dagster_storage.partition("://")
+        return f"postgresql+psycopg2://{rest}" if sep else self.dagster_storage
+
+    def configure_dagster(self) -> None:
+        """Environment the Dagster instance reads its PostgreSQL URL from (this process and its children:
+        ``dagster dev``, the daemon, the runs it launches). Nothing is written to disk."""
+        if self.dagster_storage:
+            os.environ[DAGSTER_PG_URL_ENV] = self.dagster_storage_url
 
     def configure_dlt(self) -> None:
         """Environment dlt reads its configuration from: everything under SALESCOPE_HOME/dlt (no ~/.dlt, no

@@ -63,6 +63,10 @@ def test_asset_graph_shape(tmp_path, monkeypatch):
     weighted = graph.get(AssetKey(["ml_forecast_weighted"]))
     assert {AssetKey(["ml_deal_scores"]), forecast.key} <= weighted.parent_keys
     assert weighted.key in graph.get(AssetKey(["serving_snapshot"])).parent_keys
+    # issue 12 part 4: the freshness checks run apart (hourly), never inside a build
+    assert [n.name for n in defs.resolve_job_def("freshness_checks").graph.nodes] == ["crm_freshness"]
+    assert "crm_freshness" not in {n.name for n in defs.resolve_job_def("full_build").graph.nodes}
+    assert {s.name for s in defs.schedules} == {"daily_build", "freshness_hourly"}
     staging = [k for k in keys if k.path[0] == "staging"]
     assert staging and all(p.path[0] == "crm" for k in staging for p in graph.get(k).parent_keys)
 

@@ -146,7 +146,7 @@ def execute_with_display(
     """Run the graph with the progress display; print the summary; return the exit code."""
     from orchestration.dbt_prepare import ensure_manifest
     from orchestration.run_guard import WarehouseBusy
-    from orchestration.runner import RunInterrupted, execute
+    from orchestration.runner import DagsterStorageError, RunInterrupted, execute
 
     log_path = new_log_path(s)
     started = time.perf_counter()
@@ -175,6 +175,9 @@ def execute_with_display(
     except RunInterrupted as stop_:
         console.print(f"[yellow]stopped:[/] {stop_}. Everything was released; log: {log_path}")
         return 130
+    except DagsterStorageError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        return 2
     _print_summary(s, outcome, time.perf_counter() - started, log_path)
     return 0 if outcome.published else 1
 
@@ -417,7 +420,7 @@ def status(home: HomeOpt = None) -> None:
     """Who holds the warehouse now, unfinished runs (and whether their process lives), the latest log."""
     from orchestration import recovery
     from orchestration.run_guard import WriterLock, describe_holder
-    from orchestration.runner import dagster_home
+    from orchestration.runner import open_instance
 
     s = Settings.from_env(home)
     lock = WriterLock(s.home)
@@ -427,9 +430,7 @@ def status(home: HomeOpt = None) -> None:
     else:
         console.print(f"warehouse: {describe_holder(lock.read_holder())}")
     if s.dagster_home.exists():
-        from dagster import DagsterInstance
-
-        instance = DagsterInstance.from_config(str(dagster_home(s)))
+        instance = open_instance(s)
         for info in recovery.unfinished_runs(instance):
             state = {True: "alive", False: "DEAD (the next run cleans it up)", None: "no process recorded"}[
                 info.alive
