@@ -24,6 +24,7 @@ from test_browser_dashboards import DESKTOP, ERROR_TEXT, PHONE, SCREENSHOTS, pho
 
 from dashboards import formatting as fmt
 from dashboards.access import PAGES, pages_for
+from dashboards.cookie_bridge import COOKIE_NAME
 from dashboards.i18n import STRINGS
 from dashboards.testing import TEST_PASSWORD, ensure_user
 
@@ -534,6 +535,13 @@ def signed_in(browser, server):
             first = ctx.new_page()
             # recorded, not asserted: speed is the bench's business (a timed test fails on a busy machine)
             TIMINGS[f"{role}/{lang}: login to first page"] = round(login(first, server, role, lang), 3)
+            # the page fetches the HttpOnly cookie right after the sign-in: closing the tab before that
+            # fetch answered would leave the context signed out (JavaScript cannot see the cookie: ask the
+            # context until it holds it)
+            deadline = time.monotonic() + 15
+            while not any(c["name"] == COOKIE_NAME for c in ctx.cookies()):
+                assert time.monotonic() < deadline, f"{role}/{lang}: no session cookie after signing in"
+                first.wait_for_timeout(100)
             first.close()
             contexts[(role, lang)] = ctx
         return contexts[(role, lang)]
