@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install demo run serve ui test pytest test-fast lint lock bench docs clean
+.PHONY: install demo run serve ui test test-fast lint lock bench docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,11 @@ serve: install
 ui: install
 	$(BIN)/salescope ui
 
-## every test: lint beside pytest (unit, dbt, end-to-end, dashboard) on two workers, one test file each;
-## side by side because the pipeline tests leave CPU idle while they wait on dbt and on fsync
+## every test: ruff, then pytest (unit, dbt, end-to-end, dashboard) on two workers, one test file each.
+## mypy and sqlfluff are `make lint` (CI runs it before `make test`; pre-commit runs them on each commit)
 test: install
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
-
-pytest: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadfile
 
 ## the quick loop: every test that builds no pipeline (tests using a pipeline home are marked slow)

@@ -117,6 +117,6 @@ else:
     current = st.navigation([home, *own, *_no_access_pages(others, lang)])
     if current is home:
         # switch before sync_cookie: a switch ends this run, and the page it opens sends the login's ticket
-        st.switch_page(own[0])
+        st.switch_page(own[0], query_params=st.query_params.to_dict())  # a link's filters and language stay
     session.sync_cookie()
     current.run()
