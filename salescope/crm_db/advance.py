@@ -23,7 +23,7 @@ from contract import ENTITIES
 from salescope.crm_db import meta, writers
 from salescope.crm_db.rows import EntityRows, world_rows
 from salescope.crm_db.schema import CHANGES_TABLE, DELETED_TABLE, q
-from salescope.crm_db.url import CrmDbError, connect, parse_url
+from salescope.crm_db.url import CrmDbError, parse_url, session
 from salescope.generator import world_tables
 from salescope.generator.rng import stream
 from salescope.generator.timeline import BUSINESS_END, BUSINESS_START, DAY, day_of
@@ -88,8 +88,7 @@ def advance(url: str, *, days: int, seed: int | None = None, progress=None) -> A
     say = progress or (lambda _m: None)
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise CrmDbError(f"--days must be a whole number >= 1 (got {days!r})")
-    con = connect(u)
-    try:
+    with session(u, "advancing") as con:
         m = meta.read(con, u.dialect, u.masked)
         new_as_of = m.as_of + timedelta(days=days)
         if new_as_of > m.until:
@@ -207,14 +206,6 @@ def advance(url: str, *, days: int, seed: int | None = None, progress=None) -> A
         con.commit()
         result.seconds_apply = time.perf_counter() - t1
         return result
-    except CrmDbError:
-        con.rollback()
-        raise
-    except Exception as exc:
-        con.rollback()
-        raise CrmDbError(f"advancing {u.masked} failed: {u.hide(str(exc))}") from None
-    finally:
-        con.close()
 
 
 def _pick(rng: np.random.Generator, candidates: np.ndarray, share: float) -> np.ndarray:

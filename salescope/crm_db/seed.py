@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from contract import ENTITIES
 from salescope.crm_db import meta, schema, writers
 from salescope.crm_db.rows import world_rows
-from salescope.crm_db.url import CrmDbError, connect, create_database, parse_url
+from salescope.crm_db.url import CrmDbError, create_database, parse_url, session
 from salescope.generator import world_tables
 from salescope.generator.options import validate
 
@@ -61,8 +61,7 @@ def seed(
     say = progress or (lambda _e, _d, _t: None)
     if create or replace:
         create_database(u, drop_first=replace)
-    con = connect(u)
-    try:
+    with session(u, "seeding") as con:
         found = schema.existing_tables(con, u.dialect) & {e.name for e in ENTITIES} | (
             schema.existing_tables(con, u.dialect) & {schema.META_TABLE}
         )
@@ -96,11 +95,3 @@ def seed(
         con.commit()
         result.seconds_write = time.perf_counter() - t1
         return result
-    except CrmDbError:
-        con.rollback()
-        raise
-    except Exception as exc:
-        con.rollback()
-        raise CrmDbError(f"seeding {u.masked} failed: {u.hide(str(exc))}") from None
-    finally:
-        con.close()

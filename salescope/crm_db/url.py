@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -173,5 +175,22 @@ def drop_database(url: CrmUrl) -> None:
             with con.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{url.database}`")
             con.commit()
+    finally:
+        con.close()
+
+
+@contextmanager
+def session(url: CrmUrl, doing: str) -> Iterator:
+    """A connection for one unit of work (the caller commits): any error rolls it back, and a driver's error
+    becomes a CrmDbError naming the database, ``doing`` and the driver's message, the password hidden."""
+    con = connect(url)
+    try:
+        yield con
+    except CrmDbError:
+        con.rollback()
+        raise
+    except Exception as exc:
+        con.rollback()
+        raise CrmDbError(f"{doing} {url.masked} failed: {url.hide(str(exc))}") from None
     finally:
         con.close()
