@@ -322,6 +322,55 @@ def run(
     return ScoringRun(version, res.fallback, res.message, promoted, why, scores, res)
 
 
+# Retraining on a schedule: a daily run scores with the champion trained at most this many days before its
+# as-of date, unless the closed deals it learnt from changed by more than DRIFT_CLOSED_SHARE since then
+DEFAULT_RETRAIN_DAYS = 7
+DRIFT_CLOSED_SHARE = 0.10
+
+
+def _closed_by(outcomes: pd.DataFrame, day: date) -> int:
+    closed = F.closed_deals(outcomes)
+    return int((closed["closed_on"] <= pd.Timestamp(day)).sum())
+
+
+def reusable_champion(
+    models_dir: Path, as_of: date, outcomes: pd.DataFrame, retrain_days: int, cfg: TrainConfig | None = None
+) -> tuple[str | None, str]:
+    """The champion to score with instead of training (or None) and why: it was trained with the same
+    settings 0 to ``retrain_days - 1`` days before ``as_of`` and the deals closed by ``as_of`` are within
+    ``DRIFT_CLOSED_SHARE`` of those closed by its as-of date (drift in what there is to learn from)."""
+    if retrain_days <= 0:
+        return None, "retraining every run (SALESCOPE_ML_RETRAIN_DAYS=0)"
+    reg = ModelRegistry(models_dir)
+    champion = reg.champion()
+    if champion is None:
+        return None, "no champion yet"
+    meta = reg.metadata(champion)
+    if meta.get("config_hash") != config_hash(cfg or TrainConfig()):
+        return None, f"{champion} was trained with other settings"
+    trained_on = date.fromisoformat(str(meta.get("as_of")))
+    age = (as_of - trained_on).days
+    if age < 0:
+        return None, f"{champion} was trained as of {trained_on}, after {as_of}"
+    if age >= retrain_days:
+        return None, f"{champion} is {age} days old (retrain every {retrain_days})"
+    then, now = _closed_by(outcomes, trained_on), _closed_by(outcomes, as_of)
+    if then == 0 or abs(now - then) / then > DRIFT_CLOSED_SHARE:
+        return None, f"closed deals {then:,} -> {now:,} since {champion} was trained: drift"
+    return champion, f"{champion} trained as of {trained_on} ({age} days, retrain every {retrain_days})"
+
+
+def score_with_champion(
+    version: str, why: str, snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, models_dir: Path
+) -> ScoringRun:
+    """Score the open deals of ``as_of`` with a registered model, training nothing (``train`` is None)."""
+    model = ModelRegistry(models_dir).load(version)
+    scores = score_frame(model, open_deal_features(snapshots, outcomes, as_of))
+    scores.insert(1, "as_of", as_of)
+    scores["model_version"] = version
+    return ScoringRun(version, False, "no training this run", False, why, scores, None)
+
+
 def write_tables(con, run_: ScoringRun, models_dir: Path) -> dict[str, int]:
     """ml.deal_scores, ml.feature_importance, ml.calibration, ml.model_registry, ml.model_metrics."""
     con.execute("CREATE SCHEMA IF NOT EXISTS ml")
@@ -331,6 +380,24 @@ def write_tables(con, run_: ScoringRun, models_dir: Path) -> dict[str, int]:
             ["opportunity_id", "as_of", "win_probability", "score", "reasons", "model_version"]
         ]
     }
+    if res is not None:  # a model was trained this run: its metrics replace the last ones
+        tables |= _training_tables(run_)
+    reg = ModelRegistry(models_dir).table()
+    if reg.empty:
+        reg = pd.DataFrame({"model_version": pd.Series(dtype=str), "is_champion": pd.Series(dtype=bool)})
+    tables["model_registry"] = reg
+    counts = {}
+    for name, df in tables.items():
+        write_table(con, f"ml.{name}", df)
+        counts[f"ml.{name}"] = len(df)
+    return counts
+
+
+def _training_tables(run_: ScoringRun) -> dict[str, pd.DataFrame]:
+    """ml.feature_importance, ml.calibration and ml.model_metrics of the model trained this run (scored with
+    the champion, nothing trained: the tables keep what the run that trained it wrote)."""
+    res = run_.train
+    tables: dict[str, pd.DataFrame] = {}
     imp = (
         res.importance
         if res is not None and res.importance is not None
@@ -356,10 +423,6 @@ def write_tables(con, run_: ScoringRun, models_dir: Path) -> dict[str, int]:
         )
     )
     tables["calibration"] = cal.assign(model_version=run_.model_version)
-    reg = ModelRegistry(models_dir).table()
-    if reg.empty:
-        reg = pd.DataFrame({"model_version": pd.Series(dtype=str), "is_champion": pd.Series(dtype=bool)})
-    tables["model_registry"] = reg
     rows = []
     if res is not None:
         for name, m in [("scorer", res.backtest), *res.baselines.items()]:
@@ -368,11 +431,7 @@ def write_tables(con, run_: ScoringRun, models_dir: Path) -> dict[str, int]:
                     {"model": name, **{k: v for k, v in m.items() if k not in ("model_kind", "split_date")}}
                 )
     tables["model_metrics"] = pd.DataFrame(rows) if rows else pd.DataFrame({"model": pd.Series(dtype=str)})
-    counts = {}
-    for name, df in tables.items():
-        write_table(con, f"ml.{name}", df)
-        counts[f"ml.{name}"] = len(df)
-    return counts
+    return tables
 
 
 def write_table(con, qualified: str, df: pd.DataFrame) -> None:

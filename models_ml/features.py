@@ -59,12 +59,16 @@ def table_exists(con, qualified: str) -> bool:
     )
 
 
-def load_snapshots(con, until: date | None = None) -> pd.DataFrame:
+def load_snapshots(con, until: date | None = None, on: date | None = None) -> pd.DataFrame:
+    """Snapshot rows up to ``until`` (training) or of the one day ``on`` (scoring the open deals)."""
     sql = f"SELECT * FROM {SNAPSHOT_TABLE}"
     params: list = []
     if until is not None:
         sql += " WHERE snapshot_date <= ?"
         params.append(until)
+    elif on is not None:
+        sql += " WHERE snapshot_date = ?"
+        params.append(on)
     sql += " ORDER BY snapshot_date, opportunity_id"
     return con.execute(sql, params).df()
 

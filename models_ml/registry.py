@@ -32,6 +32,9 @@ class ModelRegistry:
         f = self.dir / "champion.json"
         return json.loads(f.read_text())["version"] if f.exists() else None
 
+    def metadata(self, version: str) -> dict:
+        return json.loads((self.dir / version / "metadata.json").read_text())
+
     def load(self, version: str):
         return joblib.load(self.dir / version / "model.joblib")
 

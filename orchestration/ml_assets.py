@@ -21,6 +21,10 @@ from orchestration.retries import retry_on_lock
 from salescope.failpoints import failpoint
 
 
+# what a run that trained the deal model wrote beside the scores; a run that only scores keeps them
+TRAINING_TABLES = ("ml.feature_importance", "ml.calibration", "ml.model_metrics")
+
+
 def _marts(*names: str) -> list[AssetKey]:
     return [AssetKey(["marts", n]) for n in names]
 
@@ -55,11 +59,21 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
         try:
             t0 = time.perf_counter()
             as_of = run_context.as_of_for_run(con, context.run_id)
-            snaps = features.load_snapshots(con, until=as_of)
             outcomes = features.load_outcomes(con)
-            fast = salescope.settings.ml_fast_training
-            cfg = deal_scoring.FAST_TRAINING if fast else None
-            res = deal_scoring.run(snaps, outcomes, as_of, salescope.settings.models_dir, cfg)
+            settings = salescope.settings
+            cfg = deal_scoring.FAST_TRAINING if settings.ml_fast_training else None
+            champion, why = deal_scoring.reusable_champion(
+                settings.models_dir, as_of, outcomes, settings.ml_retrain_days, cfg
+            )
+            if champion and not _missing(con, *TRAINING_TABLES):
+                snaps = features.load_snapshots(con, on=as_of)
+                res = deal_scoring.score_with_champion(
+                    champion, why, snaps, outcomes, as_of, settings.models_dir
+                )
+            else:
+                context.log.info(f"training the deal model: {why}")
+                snaps = features.load_snapshots(con, until=as_of)
+                res = deal_scoring.run(snaps, outcomes, as_of, settings.models_dir, cfg)
             failpoint("ml.trained")
             counts = deal_scoring.write_tables(con, res, salescope.settings.models_dir)
             open_x = deal_scoring.open_deal_features(snaps, outcomes, as_of)

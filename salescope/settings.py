@@ -6,7 +6,9 @@ Environment: ``SALESCOPE_HOME`` (default ``.salescope``), ``SALESCOPE_DBT_THREAD
 ``SALESCOPE_COOKIE_SECURE`` (default off: the dashboard session cookie gets the ``Secure`` flag only when
 on, so it still works on http://localhost; turn it on when the dashboards are served over HTTPS),
 ``SALESCOPE_ML_TRAINING`` (``full`` by default; ``fast`` trains the deal model with fewer boosting rounds,
-for tests and quick demos).
+for tests and quick demos), ``SALESCOPE_ML_RETRAIN_DAYS`` (default 7: a run scores with the champion
+trained fewer than that many days before its as-of date, unless the closed deals drifted; 0 retrains every
+run).
 
 A CRM database source (``salescope run --source postgresql://...``): its password comes from the URL, else
 ``SALESCOPE_SOURCE_PASSWORD``, else the first line of the file named by ``SALESCOPE_SOURCE_PASSWORD_FILE``
@@ -95,6 +97,7 @@ class Settings:
     source_lag_seconds: int = DEFAULT_SOURCE_LAG_SECONDS
     source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
     dagster_storage: str = ""  # SALESCOPE_DAGSTER_STORAGE: a postgresql:// URL, '' = SQLite in the home
+    ml_retrain_days: int = 7  # SALESCOPE_ML_RETRAIN_DAYS: retrain the deal model when its as-of is this old
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -105,8 +108,14 @@ class Settings:
             raise ValueError(
                 f"SALESCOPE_SOURCE_LAG_SECONDS={lag!r} is not a whole number of seconds, e.g. 300"
             )
+        retrain = os.environ.get("SALESCOPE_ML_RETRAIN_DAYS", "").strip()
+        if retrain and not retrain.isdigit():
+            raise ValueError(
+                f"SALESCOPE_ML_RETRAIN_DAYS={retrain!r} is not a whole number of days, e.g. 7 (0: every run)"
+            )
         return cls(
             home=Path(raw).expanduser().resolve(),
+            ml_retrain_days=int(retrain) if retrain else 7,
             dbt_threads=threads,
             cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),
             ml_fast_training=_ml_training() == "fast",

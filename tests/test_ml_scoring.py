@@ -204,3 +204,55 @@ def test_next_actions_cite_evidence_from_won_deals(frames):
         assert open_x.loc[open_x["opportunity_id"] == oid, flag].iloc[0] == 0
     stalled = set(risk.loc[risk["stall_reasons"] != "", "opportunity_id"])
     assert stalled <= set(acts.loc[acts["action_code"] == "follow_up_now", "opportunity_id"])
+
+
+def test_a_daily_run_scores_with_a_recent_champion_and_retrains_when_due(frames, tmp_path):
+    """SALESCOPE_ML_RETRAIN_DAYS: the champion trained 0–6 days before the as-of date scores without training;
+    a week later, an earlier as-of date, other settings or drift in the closed deals retrain."""
+    from datetime import timedelta
+
+    snaps, outcomes, _ = frames
+    models = tmp_path / "models"
+    trained_at = date(2026, 2, 1)
+    first = D.run(snaps, outcomes, trained_at, models, FAST)
+    version = first.model_version
+    closed = F.closed_deals(outcomes)
+
+    def closed_by(day):  # independent of the code under test: count the closes by hand
+        return int((closed["closed_on"].dt.date <= day).sum())
+
+    def reuse(as_of, days=7, cfg=FAST):
+        return D.reusable_champion(models, as_of, outcomes, days, cfg)[0]
+
+    assert reuse(trained_at) == version
+    quiet = trained_at + timedelta(days=6)
+    assert abs(closed_by(quiet) - closed_by(trained_at)) / closed_by(trained_at) <= D.DRIFT_CLOSED_SHARE
+    assert reuse(quiet) == version
+    assert reuse(trained_at + timedelta(days=7)) is None  # a week old: retrain
+    assert reuse(trained_at - timedelta(days=1)) is None  # trained on a later day than the run's
+    assert reuse(trained_at, days=0) is None  # 0: retrain every run
+    assert reuse(trained_at, cfg=D.TrainConfig()) is None  # other settings
+    drifted = AS_OF  # five months on: many more deals closed since the champion's as-of date
+    assert (closed_by(drifted) - closed_by(trained_at)) / closed_by(trained_at) > D.DRIFT_CLOSED_SHARE
+    assert reuse(drifted, days=400) is None
+    assert "drift" in D.reusable_champion(models, drifted, outcomes, 400, FAST)[1]
+
+
+def test_scoring_with_the_champion_equals_the_run_that_trained_it_and_keeps_its_metrics(frames, tmp_path):
+    snaps, outcomes, _ = frames
+    models = tmp_path / "models"
+    trained = D.run(snaps, outcomes, AS_OF, models, FAST)
+    con = duckdb.connect()
+    D.write_tables(con, trained, models)
+    calibration = con.execute("SELECT * FROM ml.calibration ORDER BY decile").fetchall()
+    metrics = con.execute("SELECT * FROM ml.model_metrics ORDER BY model").fetchall()
+    today = snaps[pd.to_datetime(snaps["snapshot_date"]).dt.date == AS_OF]  # what load_snapshots(on=) reads
+    reused = D.score_with_champion(trained.model_version, "test", today, outcomes, AS_OF, models)
+    assert reused.train is None and len(reused.scores) == len(trained.scores) > 20
+    pd.testing.assert_frame_equal(reused.scores, trained.scores)
+    counts = D.write_tables(con, reused, models)
+    assert set(counts) == {"ml.deal_scores", "ml.model_registry"}
+    assert con.execute("SELECT * FROM ml.calibration ORDER BY decile").fetchall() == calibration
+    assert con.execute("SELECT * FROM ml.model_metrics ORDER BY model").fetchall() == metrics
+    assert len(calibration) == 10 and len(metrics) >= 3
+    assert len(ModelRegistry(models).versions()) == 1
