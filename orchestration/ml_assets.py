@@ -20,7 +20,6 @@ from orchestration.resources import SalescopeResource
 from orchestration.retries import retry_on_lock
 from salescope.failpoints import failpoint
 
-
 # what a run that trained the deal model wrote beside the scores; a run that only scores keeps them
 TRAINING_TABLES = ("ml.feature_importance", "ml.calibration", "ml.model_metrics")
 
