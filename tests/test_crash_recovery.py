@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from mart_diff import differences, tables
 
 from salescope.settings import REPO_ROOT, Settings
 
@@ -476,54 +477,13 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(
             "SELECT DISTINCT status FROM second.ops.load_log WHERE run_id = ?", last
         ).fetchall() == [("unchanged",)]
         for schema in ("marts", "ml", "quality", "meta", "ops"):
-            assert _tables(con, "first", schema) == _tables(con, "second", schema), schema
-        marts = _tables(con, "first", "marts")
+            assert tables(con, "first", schema) == tables(con, "second", schema), schema
+        marts = tables(con, "first", "marts")
         assert len(marts) >= 26
-        differing = {t: d for t in marts if (d := _differences(con, t))}
+        differing = {t: d for t in marts if (d := differences(con, t))}
         assert differing == {}, "two runs of the same drop and as-of published different marts"
         # not vacuous: the forecast has rows, and the rerun had deal scores of this as-of date to read
         assert con.execute("SELECT count(*) FROM second.marts.mart_forecast").fetchone()[0] > 0
         assert con.execute("SELECT count(*) FROM second.ml.deal_scores").fetchone()[0] > 0
     finally:
         con.close()
-
-
-def _differences(con, table: str) -> dict[str, int]:
-    """Rows of first.marts.<table> and second.marts.<table> that differ, per column. Every non-double column
-    must match exactly (as a multiset of rows); doubles, on the rows joined by those columns, within 1e-9
-    relative: DuckDB's parallel sums of doubles differ in the last bits from one run to the next."""
-    types = dict(
-        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE first.marts.{table})").fetchall()
-    )
-    keys = [c for c, t in types.items() if t not in ("DOUBLE", "FLOAT")]
-    cols = ", ".join(f'"{c}"' for c in keys)
-    out = {}
-    for x, y in (("first", "second"), ("second", "first")):
-        n = con.execute(
-            f"SELECT count(*) FROM (SELECT {cols} FROM {x}.marts.{table} "
-            f"EXCEPT ALL SELECT {cols} FROM {y}.marts.{table})"
-        ).fetchone()[0]
-        if n:
-            out[f"rows only in {x}"] = n
-    if out:
-        return out
-    on = " AND ".join(f'a."{c}" IS NOT DISTINCT FROM b."{c}"' for c in keys)
-    for c in (c for c in types if c not in keys):
-        n = con.execute(f"""SELECT count(*) FROM first.marts.{table} AS a JOIN second.marts.{table} AS b ON {on}
-                            WHERE NOT ((a."{c}" IS NULL AND b."{c}" IS NULL)
-                                       OR abs(a."{c}" - b."{c}") <= 1e-9 * greatest(1, abs(a."{c}")))""").fetchone()[
-            0
-        ]
-        if n:
-            out[c] = n
-    return out
-
-
-def _tables(con, db: str, schema: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY 1",
-            [db, schema],
-        ).fetchall()
-    ]

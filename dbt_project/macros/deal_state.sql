@@ -4,7 +4,8 @@
     day. Open at the end of D (METRICS.md): created on or before D, neither won nor lost on or before D.
     The one definition of "a deal's state on date D", shared by fct_pipeline_snapshots (weekly snapshots)
     and mart_forecast (period starts and reference dates), so both see a deal the same way on the same day. -#}
-{% macro deal_state_as_of(dates, date_column) -%}
+{#- `only`: a CTE or relation with a column opportunity_id, to compute the state of those deals alone -#}
+{% macro deal_state_as_of(dates, date_column, only=none) -%}
     select
         d.{{ date_column }} as state_date,
         o.opportunity_id,
@@ -22,6 +23,9 @@
             cast(won_at as {{ type_date() }}) as won_date,
             cast(lost_at as {{ type_date() }}) as lost_date
         from {{ ref('fct_opportunities') }}
+        {%- if only is not none %}
+        where opportunity_id in (select opportunity_id from {{ only }})
+        {%- endif %}
     ) as o
         on o.created_date <= d.{{ date_column }}
         and (o.won_date is null or o.won_date > d.{{ date_column }})

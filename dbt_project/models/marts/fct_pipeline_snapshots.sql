@@ -2,15 +2,24 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where snapshot_date > {{ as_of_date() }} or snapshot_date > (select {{ dbt.dateadd('day', -1 * var('pipeline_snapshot_lookback_days', 28), 'max(snapshot_date)') }} from {{ this }}){% endif %}"
+    pre_hook=[
+        "create schema if not exists {{ this.database }}.meta",
+        "create or replace table {{ snapshot_inputs_relation('_next') }} as {{ snapshot_input_fingerprints() }}",
+        "{% if is_incremental() %}delete from {{ this }} where snapshot_date > {{ as_of_date() }} or snapshot_date > (select {{ dbt.dateadd('day', -1 * var('pipeline_snapshot_lookback_days', 28), 'max(snapshot_date)') }} from {{ this }}) or opportunity_id in ({{ snapshot_changed_deals() }}){% endif %}",
+    ],
+    post_hook=[
+        "create or replace table {{ snapshot_inputs_relation() }} as select * from {{ snapshot_inputs_relation('_next') }}",
+        "drop table {{ snapshot_inputs_relation('_next') }}",
+    ],
 ) }}
 -- One row per snapshot date and opportunity open at the end of that day: every Sunday from the first
 -- opportunity's week through the last Sunday on or before the as-of date, plus the as-of date itself.
 -- Each row sees only what was known by the end of its snapshot date (stage, amount, expected close date,
 -- pushes, touchpoints, documents), so it can train models without leakage.
--- Incremental: a run deletes the last `pipeline_snapshot_lookback_days` (default 28) days of snapshots
--- and anything after the as-of date, then appends every snapshot date after the latest one kept; a full
--- refresh gives the same rows.
+-- Incremental: a run deletes the last `pipeline_snapshot_lookback_days` (default 28) days of snapshots,
+-- anything after the as-of date and every snapshot of a deal whose inputs changed anywhere in its history
+-- (macros/snapshot_inputs.sql: a fingerprint per deal), then appends every snapshot date after the latest
+-- one kept, and every earlier snapshot date of those deals; a full refresh gives the same rows.
 
 with opportunities as (
 
@@ -62,10 +71,35 @@ snapshot_dates as (
 
 ),
 
+{% if is_incremental() %}
+-- the deals whose inputs changed since the last build: every snapshot date up to the latest one kept
+changed_deals as (
+
+    {{ snapshot_changed_deals() }}
+
+),
+
+history_dates as (
+
+    select period_start as snapshot_date
+    from days
+    where
+        {{ is_sunday('period_start') }}
+        and period_start <= (select max(snapshot_date) from {{ this }})
+
+),
+{% endif %}
+
 -- every deal open at the end of each snapshot date, in its state then (macro deal_state_as_of)
 deal_states as (
 
     {{ deal_state_as_of('snapshot_dates', 'snapshot_date') }}
+    {% if is_incremental() %}
+
+    union all
+
+    {{ deal_state_as_of('history_dates', 'snapshot_date', only='changed_deals') }}
+    {% endif %}
 
 ),
 
