@@ -14,6 +14,7 @@ from models_ml.customer_ltv import customer_ltv
 from models_ml.deal_scoring import write_table
 from models_ml.forecast import ml_weighted_forecast, pipeline_forecast
 from models_ml.next_actions import next_actions, practice_rates
+from models_ml.registry import ModelRegistry
 from orchestration import run_context
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.resources import SalescopeResource
@@ -152,18 +153,25 @@ def _params_frame(p: dict, as_of):
     kinds={"duckdb"},
 )
 def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
-    """ml.next_actions: per open deal, ranked suggestions with the evidence from won deals and stall reasons."""
+    """ml.next_actions: per open deal, ranked suggestions with the evidence from won deals and stall reasons;
+    ml.practice_rates: that evidence, learnt again whenever the deal model is due for retraining."""
     with retry_on_lock(context), salescope.warehouse() as con:
         missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
         if missing:
             return _skipped(context, f"{', '.join(missing)} not in the warehouse: no next actions this run")
         try:
             as_of = run_context.as_of_for_run(con, context.run_id)
-            snaps = features.load_snapshots(con, until=as_of)
             outcomes = features.load_outcomes(con)
-            X = features.build_features(snaps, outcomes)
-            y = features.label(X, outcomes, as_of)
-            rates = practice_rates(X[y.notna()], y[y.notna()])
+            rates = _stored_practice_rates(con, salescope, as_of, outcomes)
+            if rates is None:  # learnt again with the deal model (SALESCOPE_ML_RETRAIN_DAYS)
+                X = features.build_features(features.load_snapshots(con, until=as_of), outcomes)
+                y = features.label(X, outcomes, as_of)
+                rates = practice_rates(X[y.notna()], y[y.notna()])
+                champion = ModelRegistry(salescope.settings.models_dir).champion() or ""
+                write_table(con, "ml.practice_rates", rates.assign(model_version=champion, as_of=as_of))
+                open_x = X[X["snapshot_date"] == as_of]
+            else:
+                open_x = features.build_features(features.load_snapshots(con, on=as_of), outcomes)
             risk = None
             if features.table_exists(con, "marts.mart_deal_risk"):
                 risk = con.execute("SELECT opportunity_id, stall_reasons FROM marts.mart_deal_risk").df()
@@ -171,7 +179,6 @@ def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource
                 context.log.warning(
                     "marts.mart_deal_risk not in the warehouse: stall reasons derived from the snapshot"
                 )
-            open_x = X[X["snapshot_date"] == as_of]
             actions = next_actions(open_x, rates, risk)
             write_table(con, "ml.next_actions", actions.assign(as_of=as_of))
         except Exception as err:
@@ -183,6 +190,21 @@ def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource
             "deals_with_actions": int(actions["opportunity_id"].nunique()),
         }
     )
+
+
+def _stored_practice_rates(con, salescope: SalescopeResource, as_of, outcomes):
+    """ml.practice_rates as learnt with the champion, while the champion is not due for retraining; else None."""
+    settings = salescope.settings
+    cfg = deal_scoring.FAST_TRAINING if settings.ml_fast_training else None
+    champion, _ = deal_scoring.reusable_champion(
+        settings.models_dir, as_of, outcomes, settings.ml_retrain_days, cfg
+    )
+    if not champion or _missing(con, "ml.practice_rates"):
+        return None
+    rates = con.execute(
+        "SELECT * EXCLUDE (model_version, as_of) FROM ml.practice_rates WHERE model_version = ?", [champion]
+    ).df()
+    return rates if len(rates) else None
 
 
 @asset(

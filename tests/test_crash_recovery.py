@@ -482,6 +482,9 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(
         assert len(marts) >= 26
         differing = {t: d for t in marts if (d := differences(con, t))}
         assert differing == {}, "two runs of the same drop and as-of published different marts"
+        # the rerun scored with the first run's model and its practice rates: the same scores and actions
+        for table in ("deal_scores", "next_actions", "practice_rates"):
+            assert differences(con, table, schema="ml") == {}, table
         # not vacuous: the forecast has rows, and the rerun had deal scores of this as-of date to read
         assert con.execute("SELECT count(*) FROM second.marts.mart_forecast").fetchone()[0] > 0
         assert con.execute("SELECT count(*) FROM second.ml.deal_scores").fetchone()[0] > 0
