@@ -2,7 +2,8 @@
 
 Needs the servers of DESIGN.md (PostgreSQL 127.0.0.1:5432 user postgres trust, MariaDB 127.0.0.1:3306 root);
 a test fails (it does not skip) when one is unreachable. Each test makes its own databases and drops them.
-Two full pipeline runs in all (the database run and the same world as files); the rest calls the library.
+Two full pipeline runs in all (the database run and the same world as files); the rest calls the library,
+and `dbt build` in its own process where the marts of an incremental run are compared with a full build.
 """
 
 from __future__ import annotations
