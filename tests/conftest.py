@@ -137,7 +137,26 @@ PIPELINE_FIXTURES = {"pipeline_home", "pipeline_copy", "defect_pipeline_home"}
 SLOW_MODULES = {"test_dbt_project.py", "test_quality_recall.py"}
 
 
+# The longest modules (measured with --durations), started first: `--dist loadfile` hands out whole modules in
+# collection order, and a long module handed out last leaves the other worker idle at the end
+LONGEST_FIRST = (
+    "browser/test_browser_pages.py",
+    "test_crash_recovery.py",
+    "test_sql_source.py",
+    "test_quality_gate_pipeline.py",
+    "browser/test_browser_session.py",
+    "browser/test_browser_dashboards.py",
+    "test_dbt_project.py",
+)
+
+
+def _module_rank(item) -> int:
+    path = item.path.as_posix()
+    return next((i for i, m in enumerate(LONGEST_FIRST) if path.endswith("/" + m)), len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_module_rank)  # stable: the order inside a module and among the rest stays
     for item in items:
         if (
             PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
