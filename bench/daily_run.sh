@@ -28,12 +28,12 @@ step() {  # step NAME command...: runs it, keeps its output in $out/NAME.log, pr
   cat "$out/$name.time"
 }
 step seed "$bin/salescope" crm-db seed --url "$url" --scale "$scale" --seed 42 --as-of 2026-06-30
-step full "$bin/salescope" run --home "$out/home" --source "$url" --as-of 2026-06-30
+step full "$bin/salescope" run --home "$out/salescope-home" --source "$url" --as-of 2026-06-30
 for day in 1 2; do
   step "advance$day" "$bin/salescope" crm-db advance --url "$url" --days 1
-  step "daily$day" "$bin/salescope" run --home "$out/home" --source "$url"
+  step "daily$day" "$bin/salescope" run --home "$out/salescope-home" --source "$url"
 done
-grep -h "extracted in" "$out"/home/logs/run-*.log | sed 's/.*crm_raw - /dlt: /'
+grep -h "extracted in" "$out"/salescope-home/logs/run-*.log | sed 's/.*crm_raw - /dlt: /'
 tables=$("$bin/python" -c "from contract import ENTITIES; print(' '.join(e.name for e in ENTITIES))")
 start=$(date +%s.%N)
 for t in $tables; do
