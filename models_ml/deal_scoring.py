@@ -322,9 +322,8 @@ def run(
     return ScoringRun(version, res.fallback, res.message, promoted, why, scores, res)
 
 
-# Retraining on a schedule: a daily run scores with the champion trained at most this many days before its
-# as-of date, unless the closed deals it learnt from changed by more than DRIFT_CLOSED_SHARE since then
-DEFAULT_RETRAIN_DAYS = 7
+# Retraining on a schedule (reusable_champion): the champion scores until it is due, or until the deals
+# closed by the run's as-of date differ by more than this share from those closed by the champion's
 DRIFT_CLOSED_SHARE = 0.10
 
 
@@ -348,7 +347,9 @@ def reusable_champion(
     meta = reg.metadata(champion)
     if meta.get("config_hash") != config_hash(cfg or TrainConfig()):
         return None, f"{champion} was trained with other settings"
-    trained_on = date.fromisoformat(str(meta.get("as_of")))
+    if not meta.get("as_of"):
+        return None, f"{champion} does not record the as-of date it was trained on"
+    trained_on = date.fromisoformat(str(meta["as_of"]))
     age = (as_of - trained_on).days
     if age < 0:
         return None, f"{champion} was trained as of {trained_on}, after {as_of}"

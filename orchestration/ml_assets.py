@@ -25,6 +25,18 @@ from salescope.failpoints import failpoint
 TRAINING_TABLES = ("ml.feature_importance", "ml.calibration", "ml.model_metrics")
 
 
+def _train_config(salescope: SalescopeResource) -> deal_scoring.TrainConfig | None:
+    return deal_scoring.FAST_TRAINING if salescope.settings.ml_fast_training else None
+
+
+def _reusable_champion(salescope: SalescopeResource, as_of, outcomes) -> tuple[str | None, str]:
+    """The deal model to score with this run without training (None: train), and why (SALESCOPE_ML_RETRAIN_DAYS)."""
+    s = salescope.settings
+    return deal_scoring.reusable_champion(
+        s.models_dir, as_of, outcomes, s.ml_retrain_days, _train_config(salescope)
+    )
+
+
 def _marts(*names: str) -> list[AssetKey]:
     return [AssetKey(["marts", n]) for n in names]
 
@@ -61,10 +73,7 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
             as_of = run_context.as_of_for_run(con, context.run_id)
             outcomes = features.load_outcomes(con)
             settings = salescope.settings
-            cfg = deal_scoring.FAST_TRAINING if settings.ml_fast_training else None
-            champion, why = deal_scoring.reusable_champion(
-                settings.models_dir, as_of, outcomes, settings.ml_retrain_days, cfg
-            )
+            champion, why = _reusable_champion(salescope, as_of, outcomes)
             if champion and not _missing(con, *TRAINING_TABLES):
                 snaps = features.load_snapshots(con, on=as_of)
                 res = deal_scoring.score_with_champion(
@@ -73,9 +82,9 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
             else:
                 context.log.info(f"training the deal model: {why}")
                 snaps = features.load_snapshots(con, until=as_of)
-                res = deal_scoring.run(snaps, outcomes, as_of, settings.models_dir, cfg)
+                res = deal_scoring.run(snaps, outcomes, as_of, settings.models_dir, _train_config(salescope))
             failpoint("ml.trained")
-            counts = deal_scoring.write_tables(con, res, salescope.settings.models_dir)
+            counts = deal_scoring.write_tables(con, res, settings.models_dir)
             open_x = deal_scoring.open_deal_features(snaps, outcomes, as_of)
             scored = open_x.merge(res.scores[["opportunity_id", "win_probability"]], on="opportunity_id")
             write_table(con, "ml.forecast", pipeline_forecast(scored).assign(as_of=as_of))
@@ -194,11 +203,7 @@ def ml_next_actions(context: AssetExecutionContext, salescope: SalescopeResource
 
 def _stored_practice_rates(con, salescope: SalescopeResource, as_of, outcomes):
     """ml.practice_rates as learnt with the champion, while the champion is not due for retraining; else None."""
-    settings = salescope.settings
-    cfg = deal_scoring.FAST_TRAINING if settings.ml_fast_training else None
-    champion, _ = deal_scoring.reusable_champion(
-        settings.models_dir, as_of, outcomes, settings.ml_retrain_days, cfg
-    )
+    champion, _ = _reusable_champion(salescope, as_of, outcomes)
     if not champion or _missing(con, "ml.practice_rates"):
         return None
     rates = con.execute(

@@ -39,6 +39,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 BUSINESS_TZ = "Asia/Shanghai"
 DEFAULT_AS_OF = "2026-06-30"
 DEFAULT_SOURCE_LAG_SECONDS = 300
+DEFAULT_ML_RETRAIN_DAYS = 7  # the deal model is retrained when its as-of date is a week old
 DLT_ENVIRONMENT = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "EXTRACT__NEXT_ITEM_MODE": "fifo",
@@ -97,7 +98,7 @@ class Settings:
     source_lag_seconds: int = DEFAULT_SOURCE_LAG_SECONDS
     source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
     dagster_storage: str = ""  # SALESCOPE_DAGSTER_STORAGE: a postgresql:// URL, '' = SQLite in the home
-    ml_retrain_days: int = 7  # SALESCOPE_ML_RETRAIN_DAYS: retrain the deal model when its as-of is this old
+    ml_retrain_days: int = DEFAULT_ML_RETRAIN_DAYS  # SALESCOPE_ML_RETRAIN_DAYS: retrain the deal model when its as-of is this old
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -115,7 +116,7 @@ class Settings:
             )
         return cls(
             home=Path(raw).expanduser().resolve(),
-            ml_retrain_days=int(retrain) if retrain else 7,
+            ml_retrain_days=int(retrain) if retrain else DEFAULT_ML_RETRAIN_DAYS,
             dbt_threads=threads,
             cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),
             ml_fast_training=_ml_training() == "fast",

@@ -256,3 +256,15 @@ def test_scoring_with_the_champion_equals_the_run_that_trained_it_and_keeps_its_
     assert con.execute("SELECT * FROM ml.model_metrics ORDER BY model").fetchall() == metrics
     assert len(calibration) == 10 and len(metrics) >= 3
     assert len(ModelRegistry(models).versions()) == 1
+
+
+def test_the_retrain_setting_is_read_and_a_bad_value_is_named(monkeypatch, tmp_path):
+    from salescope.settings import Settings
+
+    monkeypatch.delenv("SALESCOPE_ML_RETRAIN_DAYS", raising=False)
+    assert Settings.from_env(tmp_path).ml_retrain_days == 7
+    monkeypatch.setenv("SALESCOPE_ML_RETRAIN_DAYS", "0")
+    assert Settings.from_env(tmp_path).ml_retrain_days == 0
+    monkeypatch.setenv("SALESCOPE_ML_RETRAIN_DAYS", "weekly")
+    with pytest.raises(ValueError, match="SALESCOPE_ML_RETRAIN_DAYS='weekly' is not a whole number of days"):
+        Settings.from_env(tmp_path)
