@@ -73,12 +73,6 @@ def deal_scores(drop: Path, AS_OF: date = AS_OF) -> dict:  # noqa: N803
         if res.importance is not None
         else [],
     }
-    if res.forecast_backtest is not None and len(res.forecast_backtest):
-        fb = res.forecast_backtest
-        out["forecast_backtest_mape"] = {
-            "ml": float(fb["ml_ape"].mean()),
-            "stage_default": float(fb["stage_ape"].mean()),
-        }
     # LTV on the same drop against the customers' future
     ltv = customer_ltv(con, AS_OF)
     fut = pd.read_csv(drop / "_truth" / "customer_future.csv")

@@ -266,7 +266,7 @@ def velocity(snap: Snapshot, scope: Scope, level: str, group_id: str, month: dat
     return {k: (None if pd.isna(v) else float(v)) for k, v in df.iloc[0].items()}
 
 
-# ---- forecast (mart_forecast, ml.forecast, ml.forecast_backtest, fct_pipeline_snapshots) -----------------
+# ---- forecast (mart_forecast, ml.forecast, ml.forecast_accuracy, fct_pipeline_snapshots) -----------------
 
 _FORECAST_COLS = """r.period_type, r.period_start, r.period_end, r.level, r.group_id, r.is_closed_period,
     r.quota_cny::DOUBLE AS quota_cny, r.bookings_to_date_cny::DOUBLE AS bookings_to_date_cny,
@@ -339,32 +339,57 @@ def forecast_history(
     )
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def ml_forecast(snap: Snapshot, scope: Scope) -> pd.DataFrame:
-    """Company-level ML forecast beside the stage default (ml.forecast); only for whole-company scopes."""
-    if not scope.is_everything:
-        return pd.DataFrame()
+@st.cache_data(max_entries=64, show_spinner=False)
+def bookings_forecast(
+    snap: Snapshot, scope: Scope, period_type: str, level: str, group_id: str
+) -> pd.DataFrame:
+    """The group's bookings forecast (ml.forecast), one row per period and component: forecast, low, high.
+    Company, region and team rows follow the scope like mart_forecast's; rep rows need a whole-company scope."""
+    where, params = _level_where(scope)
+    if level == "rep":
+        if not scope.is_everything:
+            return pd.DataFrame()
+        where, params = "TRUE", []
     return run_query(
         snap,
-        """
-        SELECT r.period::DATE AS period, r.open_deals::BIGINT AS open_deals, r.open_pipeline_cny::DOUBLE AS open_pipeline_cny,
-               r.ml_weighted_cny::DOUBLE AS ml_weighted_cny, r.stage_weighted_cny::DOUBLE AS stage_weighted_cny
-        FROM ml.forecast AS r ORDER BY r.period LIMIT 60""",
+        f"""
+        SELECT r.period::DATE AS period, r.period_end::DATE AS period_end, r.component,
+               r.forecast_cny::DOUBLE AS forecast_cny, r.low_cny::DOUBLE AS low_cny,
+               r.high_cny::DOUBLE AS high_cny, r.as_of::DATE AS as_of
+        FROM ml.forecast AS r
+        WHERE {where} AND r.period_type = ? AND r.level = ? AND r.group_id = ?
+        ORDER BY r.period, r.component""",
+        [*params, period_type, level, group_id],
     )
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def ml_backtest(snap: Snapshot, scope: Scope) -> pd.DataFrame:
-    """The ML and stage-default forecasts of past months against actual bookings (ml.forecast_backtest)."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def forecast_accuracy_summary(snap: Snapshot, scope: Scope) -> pd.DataFrame:
+    """The backtest's WAPE and bias per method, origin type and horizon (company; whole-company scopes)."""
     if not scope.is_everything:
         return pd.DataFrame()
     return run_query(
         snap,
         """
-        SELECT r.period::DATE AS period, r.actual_cny::DOUBLE AS actual_cny, r.ml_forecast_cny::DOUBLE AS ml_forecast_cny,
-               r.stage_forecast_cny::DOUBLE AS stage_forecast_cny, r.ml_ape::DOUBLE AS ml_ape,
-               r.stage_ape::DOUBLE AS stage_ape
-        FROM ml.forecast_backtest AS r ORDER BY r.period LIMIT 60""",
+        SELECT r.method, r.origin_type, r.horizon::INTEGER AS horizon, r.periods::INTEGER AS periods,
+               r.wape::DOUBLE AS wape, r.bias::DOUBLE AS bias, r.wape_minus_model::DOUBLE AS wape_minus_model,
+               r.share_model_better::DOUBLE AS share_model_better
+        FROM ml.forecast_accuracy_summary AS r ORDER BY r.origin_type, r.horizon, r.method""",
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def forecast_accuracy_months(snap: Snapshot, scope: Scope) -> pd.DataFrame:
+    """Month-start forecasts of each month (horizon 0) by method, beside the actual bookings."""
+    if not scope.is_everything:
+        return pd.DataFrame()
+    return run_query(
+        snap,
+        """
+        SELECT r.period::DATE AS period, r.method, r.forecast_cny::DOUBLE AS forecast_cny,
+               r.actual_cny::DOUBLE AS actual_cny
+        FROM ml.forecast_accuracy AS r
+        WHERE r.origin_type = 'month_start' AND r.horizon = 0 ORDER BY r.period, r.method""",
     )
 
 

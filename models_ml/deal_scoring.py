@@ -22,7 +22,6 @@ from sklearn.inspection import permutation_importance
 from threadpoolctl import threadpool_limits
 
 from models_ml import features as F
-from models_ml.forecast import backtest as forecast_backtest
 from models_ml.metrics import calibration_table, evaluate
 from models_ml.models import NB_FIELDS, MainScorer, NaiveBayesScorer, stage_default_proba
 from models_ml.reasons import contributions, contributions_encoded, explain, reference_values
@@ -79,7 +78,6 @@ class TrainResult:
     baselines: dict = field(default_factory=dict)  # {'stage_default': {...}, 'naive_bayes': {...}}
     calibration: pd.DataFrame | None = None
     importance: pd.DataFrame | None = None
-    forecast_backtest: pd.DataFrame | None = None
     data_hash: str = ""
     seconds: float = 0.0
 
@@ -153,7 +151,7 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
     ).to_numpy()
     backtest: dict = {}
     baselines: dict = {}
-    calib = importance = forecast_bt = None
+    calib = importance = None
     bt_fallback = int(X.loc[bt_train, "opportunity_id"].nunique()) < cfg.min_closed_deals
     if bt_train.any() and bt_test.any() and len(np.unique(y_bt[bt_train])) == 2:
         tr = _sample(bt_train, cfg.max_train_rows, cfg.seed)
@@ -167,8 +165,6 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
             "naive_bayes": evaluate(yt, m.baseline.predict_proba(Xt)[:, 1]),
         }
         calib = calibration_table(yt, p)
-        after = (sd > pd.Timestamp(bt_split)).to_numpy()  # deals open after the split: none in its training
-        forecast_bt = forecast_backtest(X[after], m.predict(X[after]), outcomes)
         if m.main is not None and len(np.unique(yt)) == 2:
             sub = _sample(np.ones(len(Xt), bool), cfg.permutation_rows, cfg.seed)
             cols = F.CATEGORICAL + F.NUMERIC
@@ -210,7 +206,6 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
         baselines=baselines,
         calibration=calib,
         importance=importance,
-        forecast_backtest=forecast_bt,
         data_hash=data_hash(X.iloc[idx], y),
         seconds=time.perf_counter() - t0,
     )

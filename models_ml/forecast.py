@@ -1,78 +1,17 @@
-"""ML-weighted pipeline per expected-close month, and its backtested accuracy beside the stage default.
-
-Backtest (METRICS.md, forecast accuracy): for each month M after the backtest split, forecast(M) = the
-weighted pipeline as of M's first day (deals open on the last snapshot before it, expected to close in M;
-bookings to date are 0 on the first day), weighted by the backtest model (trained only on what was known at
-the split) and by the stage default; actual(M) = bookings of M (every deal won in M). Absolute percentage
-error per month for both weightings.
+"""The forecast tables of a run: mart_forecast re-weighted with the deal scores (``ml.forecast_weighted``), and
+the bookings forecast (``ml.forecast``) with its backtested accuracy (``ml.forecast_accuracy``,
+``ml.forecast_accuracy_summary``; models_ml.bookings_forecast, run_rate, forecast_assembly, forecast_backtest).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 import pandas as pd
 
-from models_ml.models import stage_default_proba
-
-
-def pipeline_forecast(scored_open: pd.DataFrame) -> pd.DataFrame:
-    """scored_open: opportunity_id, amount_cny, expected_close_date, stage, win_probability."""
-    df = scored_open.copy()
-    df["period"] = pd.to_datetime(df["expected_close_date"]).dt.to_period("M").dt.start_time.dt.date
-    df["stage_p"] = stage_default_proba(df)
-    g = df.groupby("period", dropna=False)
-    out = pd.DataFrame(
-        {
-            "open_deals": g.size(),
-            "open_pipeline_cny": g["amount_cny"].sum(),
-            "ml_weighted_cny": g.apply(
-                lambda x: float((x["amount_cny"] * x["win_probability"]).sum()), include_groups=False
-            ),
-            "stage_weighted_cny": g.apply(
-                lambda x: float((x["amount_cny"] * x["stage_p"]).sum()), include_groups=False
-            ),
-        }
-    ).reset_index()
-    return out.sort_values("period").reset_index(drop=True)
-
-
-def backtest(
-    features: pd.DataFrame, probability: np.ndarray, outcomes: pd.DataFrame, months: int = 6
-) -> pd.DataFrame:
-    """features: snapshot feature rows (any dates) with their model probability; outcomes: fct_opportunities."""
-    df = features[["opportunity_id", "snapshot_date", "stage", "amount_cny", "expected_close_date"]].copy()
-    df["p"] = probability
-    df["stage_p"] = stage_default_proba(df)
-    df["snapshot_date"] = pd.to_datetime(df["snapshot_date"])
-    won = outcomes[outcomes["is_won"].astype(bool)]
-    won_at = pd.to_datetime(won["won_at"])
-    won_amount = won["amount_cny"].astype(float)
-    rows = []
-    for m0 in sorted(df["snapshot_date"].dt.to_period("M").unique())[-months - 1 : -1]:
-        start = m0.start_time
-        end = m0.end_time.normalize()
-        snaps = df[df["snapshot_date"] < start]
-        if snaps.empty:
-            continue
-        last = snaps[snaps["snapshot_date"] == snaps["snapshot_date"].max()]
-        ecd = pd.to_datetime(last["expected_close_date"])
-        due = last[(ecd >= start) & (ecd <= end)]
-        actual = float(won_amount[(won_at >= start) & (won_at < end + pd.Timedelta(days=1))].sum())
-        ml = float((due["amount_cny"] * due["p"]).sum())
-        st = float((due["amount_cny"] * due["stage_p"]).sum())
-        rows.append(
-            {
-                "period": start.date(),
-                "actual_cny": actual,
-                "ml_forecast_cny": ml,
-                "stage_forecast_cny": st,
-                "ml_ape": abs(ml - actual) / actual if actual else np.nan,
-                "stage_ape": abs(st - actual) / actual if actual else np.nan,
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"]
-    )
+from models_ml import bookings_forecast as bf
+from models_ml import forecast_assembly, forecast_backtest
 
 
 def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
@@ -134,3 +73,38 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
             ORDER BY p.period_type, p.period_start, p.level, p.group_id""",
         params,
     ).df()
+
+
+ACCURACY_TABLES = ("ml.forecast_accuracy", "ml.forecast_accuracy_summary")
+
+
+@dataclass(frozen=True)
+class BookingsForecast:
+    forecast: pd.DataFrame  # ml.forecast
+    accuracy: pd.DataFrame | None  # ml.forecast_accuracy (None: the stored backtest is recent enough)
+    summary: pd.DataFrame | None  # ml.forecast_accuracy_summary
+    training_rows: int
+
+
+def stored_accuracy_as_of(con) -> date | None:
+    """The as-of date of the stored backtest, if any."""
+    from models_ml.features import table_exists
+
+    if not all(table_exists(con, t) for t in ACCURACY_TABLES):
+        return None
+    (d,) = con.execute("SELECT max(CAST(as_of AS DATE)) FROM ml.forecast_accuracy_summary").fetchone()
+    return d
+
+
+def bookings_forecast(con, as_of: date, backtest_every_days: int, seed: int = 0) -> BookingsForecast:
+    """Fit the hazard model on everything known on the as-of date and forecast; rerun the backtest when the
+    stored one is ``backtest_every_days`` or more older than the as-of date (0: every run), or from the future."""
+    history = bf.load_history(con)
+    train = bf.training_rows(history, as_of + timedelta(days=1))
+    model = bf.fit_hazard(train, seed=seed)
+    forecast = forecast_assembly.build_forecast(history, model, as_of, seed=seed)
+    stored = stored_accuracy_as_of(con)
+    if stored is not None and 0 <= (as_of - stored).days < max(backtest_every_days, 0):
+        return BookingsForecast(forecast, None, None, len(train))
+    rows = forecast_backtest.backtest(history, as_of, seed=seed)
+    return BookingsForecast(forecast, rows, forecast_backtest.summarise(rows, as_of, seed=seed), len(train))

@@ -304,6 +304,7 @@ def _gate(context: AssetExecutionContext, salescope: SalescopeResource):
         AssetKey(["ml_customer_ltv"]),
         AssetKey(["ml_next_actions"]),
         AssetKey(["ml_forecast_weighted"]),
+        AssetKey(["ml_bookings_forecast"]),
     ],
     group_name="publish",
     pool=WAREHOUSE_POOL,

@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from models_ml import deal_scoring, features
 from models_ml.customer_ltv import customer_ltv
 from models_ml.deal_scoring import write_table
-from models_ml.forecast import ml_weighted_forecast, pipeline_forecast
+from models_ml.forecast import bookings_forecast, ml_weighted_forecast
 from models_ml.next_actions import next_actions, practice_rates
 from models_ml.registry import ModelRegistry
 from orchestration import run_context
@@ -63,7 +63,7 @@ def _failed(context: AssetExecutionContext, err: Exception) -> MaterializeResult
 )
 def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
     """ml.deal_scores (win probability, score 1–99, reasons zh/en) for every open deal; ml.feature_importance,
-    ml.calibration, ml.model_metrics, ml.model_registry, ml.forecast, ml.forecast_backtest."""
+    ml.calibration, ml.model_metrics, ml.model_registry."""
     with retry_on_lock(context), salescope.warehouse() as con:
         missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
         if missing:
@@ -85,12 +85,6 @@ def ml_deal_scores(context: AssetExecutionContext, salescope: SalescopeResource)
                 res = deal_scoring.run(snaps, outcomes, as_of, settings.models_dir, _train_config(salescope))
             failpoint("ml.trained")
             counts = deal_scoring.write_tables(con, res, settings.models_dir)
-            open_x = deal_scoring.open_deal_features(snaps, outcomes, as_of)
-            scored = open_x.merge(res.scores[["opportunity_id", "win_probability"]], on="opportunity_id")
-            write_table(con, "ml.forecast", pipeline_forecast(scored).assign(as_of=as_of))
-            fb = res.train.forecast_backtest if res.train is not None else None
-            if fb is not None:
-                write_table(con, "ml.forecast_backtest", fb.assign(as_of=as_of))
         except Exception as err:  # ML never blocks the marts from being published
             return _failed(context, err)
     context.log.info(f"{res.message}; scored with {res.model_version} ({res.promotion_reason})")
@@ -243,4 +237,70 @@ def ml_forecast_weighted(context: AssetExecutionContext, salescope: SalescopeRes
     )
 
 
-ML_ASSETS = [ml_deal_scores, ml_customer_ltv, ml_next_actions, ml_forecast_weighted]
+def _forecast_message(company_total, summary) -> str:
+    """This month's company forecast with its interval, and the backtest's month-start WAPE when rerun."""
+    if company_total.empty:
+        return "no forecast rows"
+    r = company_total.iloc[0]
+    text = (
+        f"{str(r['period'])[:7]}: CNY {r['forecast_cny'] / 1e6:,.1f}M "
+        f"(80%: {r['low_cny'] / 1e6:,.1f}–{r['high_cny'] / 1e6:,.1f}M)"
+    )
+    if summary is None:
+        return text + "; backtest kept"
+    start = summary[(summary["origin_type"] == "month_start") & (summary["horizon"] == 0)].set_index("method")
+    if "model" in start.index and "stage_default" in start.index:
+        text += (
+            f"; backtest WAPE {start.at['model', 'wape']:.0%} "
+            f"(stage default {start.at['stage_default', 'wape']:.0%})"
+        )
+    return text
+
+
+@asset(
+    deps=_marts("fct_pipeline_snapshots", "fct_opportunities"),
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    kinds={"scikitlearn", "statsmodels", "duckdb"},
+)
+def ml_bookings_forecast(context: AssetExecutionContext, salescope: SalescopeResource) -> MaterializeResult:
+    """ml.forecast: won to date + open pipeline (hazard model) + new pipeline (run rate) per month, quarter,
+    company, region, team and rep, with an 80% interval; ml.forecast_accuracy(_summary): the rolling-origin
+    backtest against three baselines, rerun on the ML retraining schedule (SALESCOPE_ML_RETRAIN_DAYS)."""
+    with retry_on_lock(context), salescope.warehouse() as con:
+        missing = _missing(con, features.SNAPSHOT_TABLE, features.OUTCOME_TABLE)
+        if missing:
+            return _skipped(
+                context, f"{', '.join(missing)} not in the warehouse: no bookings forecast this run"
+            )
+        try:
+            t0 = time.perf_counter()
+            as_of = run_context.as_of_for_run(con, context.run_id)
+            fc = bookings_forecast(con, as_of, salescope.settings.ml_retrain_days)
+            write_table(con, "ml.forecast", fc.forecast)
+            con.execute("DROP TABLE IF EXISTS ml.forecast_backtest")  # replaced by ml.forecast_accuracy
+            if fc.accuracy is not None and fc.summary is not None:
+                write_table(con, "ml.forecast_accuracy", fc.accuracy)
+                write_table(con, "ml.forecast_accuracy_summary", fc.summary)
+        except Exception as err:
+            return _failed(context, err)
+    company = fc.forecast[(fc.forecast["level"] == "company") & (fc.forecast["component"] == "total")]
+    return MaterializeResult(
+        metadata={
+            "status": "done",
+            "message": _forecast_message(company, fc.summary),
+            "rows": len(fc.forecast),
+            "training_rows": fc.training_rows,
+            "backtest": "rerun" if fc.accuracy is not None else "kept (recent enough)",
+            "company_total_cny": MetadataValue.json(
+                {
+                    str(p): round(float(v), 2)
+                    for p, v in zip(company["period"], company["forecast_cny"], strict=True)
+                }
+            ),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    )
+
+
+ML_ASSETS = [ml_deal_scores, ml_customer_ltv, ml_next_actions, ml_forecast_weighted, ml_bookings_forecast]

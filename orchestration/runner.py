@@ -41,7 +41,8 @@ STEP_LABELS = {
     "ml_deal_scores": "ML deal scores",
     "ml_customer_ltv": "ML customer LTV",
     "ml_next_actions": "ML next actions",
-    "ml_forecast_weighted": "ML forecast",
+    "ml_forecast_weighted": "ML weighted pipeline",
+    "ml_bookings_forecast": "ML bookings forecast",
     "serving_snapshot": "publish",
 }
 DAGSTER_YAML = (

@@ -343,22 +343,23 @@ def test_forecast_company_and_ml_beside_stage_default(home, con):
     shown = metrics(at)
     for k, v in expected_fc_cards(forecast_row(con, "month", "company", "all", latest)).items():
         assert shown[k] == v, k
-    ml = con.execute(
-        "SELECT strftime(period, '%Y-%m') AS period, open_deals, open_pipeline_cny, ml_weighted_cny, "
-        "stage_weighted_cny FROM ml.forecast ORDER BY period"
+    # the model's bookings forecast: the period shown (or the model's first when it forecasts only later ones)
+    fc = con.execute(
+        "SELECT strftime(period, '%Y-%m') AS p, component, forecast_cny FROM ml.forecast "
+        "WHERE level = 'company' AND period_type = 'month' ORDER BY period"
     ).df()
-    table = frame_with(at, ZH["fc.col.ml_weighted_cny"])
-    assert list(table[ZH["fc.col.period"]]) == list(ml["period"])
-    for col in ("open_pipeline_cny", "ml_weighted_cny", "stage_weighted_cny"):
-        assert table[ZH[f"fc.col.{col}"]].tolist() == pytest.approx(ml[col].astype(float).tolist())
-    now = ml[ml["period"] == latest]
-    if not now.empty:
-        assert shown[ZH["fc.kpi.ml_weighted"]] == fmt.money(float(now.iloc[0]["ml_weighted_cny"]), "zh")
-        assert shown[ZH["fc.kpi.stage_weighted"]] == fmt.money(float(now.iloc[0]["stage_weighted_cny"]), "zh")
-    bt = con.execute("SELECT avg(ml_ape), avg(stage_ape) FROM ml.forecast_backtest").fetchone()
-    if bt[0] is not None:
-        assert shown[ZH["fc.kpi.ml_ape"]] == fmt.percent(bt[0])
-        assert shown[ZH["fc.kpi.stage_ape"]] == fmt.percent(bt[1])
+    shown_p = latest if latest in set(fc["p"]) else fc["p"].iloc[0]
+    now = fc[fc["p"] == shown_p].set_index("component")["forecast_cny"]
+    for k in ("total", "won_to_date", "open_pipeline", "new_pipeline"):
+        assert shown[ZH[f"fc.kpi.{k}"]] == fmt.money(float(now[k]), "zh"), k
+    # the backtest summary, row for row
+    summary = con.execute(
+        "SELECT method, origin_type, horizon, wape FROM ml.forecast_accuracy_summary "
+        "ORDER BY origin_type, horizon, method"
+    ).df()
+    table = frame_with(at, ZH["fc.col.wape"])
+    assert table[ZH["fc.col.wape"]].tolist() == pytest.approx(summary["wape"].tolist(), nan_ok=True)
+    assert list(table[ZH["fc.col.horizon"]]) == summary["horizon"].tolist()
     # every level of the period, as in the mart
     levels = frame_with(at, ZH["fc.col.level"])
     assert (
@@ -414,12 +415,22 @@ def test_a_manager_gets_only_their_teams_forecast_rows(home, con, users, snap):
     ).fetchone()[0]
     levels = frame_with(at, ZH["fc.col.level"])
     assert list(levels[ZH["fc.col.group"]]) == [team_name]
-    assert ZH["fc.ml"] not in texts(at)  # company-level ML is not the manager's
+    assert ZH["fc.model_accuracy"] not in texts(at)  # the company's backtest is not the manager's
+    team_fc = sq.bookings_forecast(
+        snap, scope_for("sales_manager", users.manager), "month", "team", users.team
+    )
+    (team_total,) = con.execute(
+        "SELECT sum(forecast_cny) FROM ml.forecast WHERE level = 'team' AND group_id = ? AND period_type = 'month' "
+        "AND component = 'total'",
+        [users.team],
+    ).fetchone()
+    assert team_fc[team_fc["component"] == "total"]["forecast_cny"].sum() == pytest.approx(float(team_total))
     scope = scope_for("sales_manager", users.manager)
     for ptype in ("month", "quarter"):
         rows = sq.forecast_rows(snap, scope, ptype, sq.forecast_periods(snap, scope, ptype)[0])
         assert set(zip(rows["level"], rows["group_id"], strict=True)) == {("team", users.team)}
-    assert sq.ml_forecast(snap, scope).empty and sq.ml_backtest(snap, scope).empty
+    assert sq.forecast_accuracy_summary(snap, scope).empty and sq.forecast_accuracy_months(snap, scope).empty
+    assert sq.bookings_forecast(snap, scope, "month", "company", "all").empty
     assert set(sq.forecast_history(snap, scope, "month", "company", "all")["group_id"]) == set()
 
 

@@ -118,6 +118,8 @@ DYNAMIC_PREFIXES = (
     "fc.help.",
     "fc.ptype.",
     "fc.level.",
+    "fc.method.",
+    "fc.origin.",
 )
 # catalog namespaces a view passes whole to code_label / vocab_label ("<namespace>.<code>"): customers.py's
 # _codes(...) and SEGMENT_LABELS, the deal page's touchpoints, and the codes the marts add to a vocabulary

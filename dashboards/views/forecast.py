@@ -1,5 +1,6 @@
 """Forecast (预测): for a month or quarter, the forecast, coverage and weighted pipeline (stage default) of the
-company, a region or a team; the ML forecast beside the stage default; forecast accuracy over past periods;
+company, a region or a team; the model's bookings forecast (won to date + open pipeline + new pipeline, with
+an 80% interval) and its backtested accuracy against three baselines; forecast accuracy over past periods;
 the open pipeline trend from the weekly snapshots.
 
 Finance and executives see every level; a sales manager only their own team's rows (the scope, in SQL).
@@ -42,14 +43,9 @@ MONEY_COLS = (
     "forecast_at_start_cny",
     "forecast_current_cny",
     "actual_bookings_cny",
-    "ml_weighted_cny",
-    "stage_weighted_cny",
-    "actual_cny",
-    "ml_forecast_cny",
-    "stage_forecast_cny",
     "amount_cny",
 )
-PCT_COLS = ("forecast_abs_pct_error", "ml_ape", "stage_ape")
+PCT_COLS = ("forecast_abs_pct_error", "wape", "bias", "share_model_better")
 
 
 def _period_label(p: str, period_type: str, lang: str) -> str:
@@ -160,77 +156,161 @@ def _history(snap, scope, period_type: str, level: str, group: str, lang: str) -
     )
 
 
-def _ml(snap, scope, period_type: str, period: str, lang: str) -> None:
-    """Company level: the ML forecast (deal scores) beside the stage default, and how both did in the past."""
-    tables = queries.available_tables(snap)
-    if not scope.is_everything or "ml.forecast" not in tables:
+COMPONENTS = ("won_to_date", "open_pipeline", "new_pipeline")
+BASELINES = ("stage_default", "markov", "seasonal_naive")
+
+
+def _bookings(snap, scope, period_type: str, period: str, level: str, group: str, lang: str) -> None:
+    """The model's forecast of the group: won to date + open pipeline + new pipeline, with its 80% interval."""
+    if "ml.forecast" not in queries.available_tables(snap):
         return
-    st.subheader(t("fc.ml", lang))
-    st.caption(t("fc.ml_caption", lang))
-    ml = sq.ml_forecast(snap, scope)
-    if ml.empty:
-        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+    df = sq.bookings_forecast(snap, scope, period_type, level, group)
+    if df.empty:
+        return
+    st.subheader(t("fc.model", lang))
+    st.caption(t("fc.model_caption", lang, as_of=str(df["as_of"].iloc[0])))
+    df = df.assign(p=df["period"].astype(str).str[:7])
+    shown = period if period in set(df["p"]) else df["p"].iloc[0]
+    if shown != period:
+        st.caption(t("fc.model_other_period", lang, period=_period_label(shown, period_type, lang)))
+    now = df[df["p"] == shown].set_index("component")
+    total = now.loc["total"]
+    cells = st.columns(4)
+    for cell, k in zip(cells, ("total", *COMPONENTS), strict=True):
+        cell.metric(
+            t(f"fc.kpi.{k}", lang),
+            fmt.money(now.at[k, "forecast_cny"], lang),
+            help=t(f"fc.help.{k}", lang),
+            border=True,
+        )
+    st.caption(
+        t("fc.interval", lang, low=fmt.money(total["low_cny"], lang), high=fmt.money(total["high_cny"], lang))
+    )
+    div = fmt.money_axis_divisor(lang)
+    labels = [_period_label(p, period_type, lang) for p in df["p"].unique()]
+    fig = go.Figure()
+    for k in COMPONENTS:
+        part = df[df["component"] == k]
+        fig.add_bar(x=labels, y=part["forecast_cny"] / div, name=t(f"fc.kpi.{k}", lang))
+    tot = df[df["component"] == "total"]
+    fig.add_scatter(
+        x=labels,
+        y=tot["forecast_cny"] / div,
+        mode="markers",
+        name=t("fc.kpi.total", lang),
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": (tot["high_cny"] - tot["forecast_cny"]) / div,
+            "arrayminus": (tot["forecast_cny"] - tot["low_cny"]) / div,
+        },
+        hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>",
+    )
+    fig.update_layout(
+        title={"text": t("fc.chart.model", lang)},
+        height=320,
+        margin=MARGIN,
+        barmode="stack",
+        legend={"orientation": "h", "y": -0.2},
+        xaxis={"type": "category"},
+        yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"},
+    )
+    st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
+
+
+def _verdict(summary: pd.DataFrame, lang: str) -> None:
+    """Says plainly whether the model beats each baseline at month start (and how sure the bootstrap is)."""
+    h0 = summary[(summary["origin_type"] == "month_start") & (summary["horizon"] == 0)].set_index("method")
+    if "model" not in h0.index:
+        return
+    model = h0.at["model", "wape"]
+    losing = [b for b in BASELINES if b in h0.index and not model < h0.at[b, "wape"]]
+    unsure = [
+        b
+        for b in BASELINES
+        if b in h0.index and b not in losing and not (h0.at[b, "share_model_better"] >= 0.95)
+    ]
+    if losing:
+        names = ", ".join(t(f"fc.method.{b}", lang) for b in losing)
+        st.warning(
+            t("fc.verdict_worse", lang, wape=fmt.percent(model), names=names), icon=":material/warning:"
+        )
+    elif unsure:
+        names = ", ".join(t(f"fc.method.{b}", lang) for b in unsure)
+        st.info(t("fc.verdict_unsure", lang, wape=fmt.percent(model), names=names), icon=":material/info:")
     else:
-        ml = ml.assign(period=ml["period"].astype(str).str[:7])
-        now = ml[ml["period"] == period] if period_type == "month" else ml.iloc[0:0]
-        if not now.empty:
-            r = now.iloc[0]
-            cells = st.columns(3)
-            for cell, (k, col) in zip(
-                cells,
-                (
-                    ("open", "open_pipeline_cny"),
-                    ("ml_weighted", "ml_weighted_cny"),
-                    ("stage_weighted", "stage_weighted_cny"),
-                ),
-                strict=True,
-            ):
-                cell.metric(
-                    t(f"fc.kpi.{k}", lang), fmt.money(r[col], lang), help=t(f"fc.help.{k}", lang), border=True
-                )
+        best = min(h0.at[b, "wape"] for b in BASELINES if b in h0.index)
+        st.success(
+            t("fc.verdict_better", lang, wape=fmt.percent(model), best=fmt.percent(best)),
+            icon=":material/check_circle:",
+        )
+
+
+def _model_accuracy(snap, scope, lang: str) -> None:
+    """Company level: the backtest's accuracy curve (WAPE by months ahead) per method, and month by month."""
+    tables = queries.available_tables(snap)
+    if not scope.is_everything or "ml.forecast_accuracy_summary" not in tables:
+        return
+    summary = sq.forecast_accuracy_summary(snap, scope)
+    if summary.empty:
+        return
+    st.subheader(t("fc.model_accuracy", lang))
+    st.caption(t("fc.model_accuracy_caption", lang))
+    _verdict(summary, lang)
+    starts = summary[summary["origin_type"] == "month_start"]
+    fig = go.Figure()
+    for method in ("model", *BASELINES):
+        part = starts[starts["method"] == method]
+        fig.add_scatter(
+            x=part["horizon"],
+            y=part["wape"],
+            mode="lines+markers",
+            name=t(f"fc.method.{method}", lang),
+            hovertemplate="%{x}<br>%{y:.1%}<extra></extra>",
+        )
+    fig.update_layout(
+        title={"text": t("fc.chart.wape", lang)},
+        height=300,
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.25},
+        xaxis={"title": {"text": t("fc.months_ahead", lang)}, "dtick": 1},
+        yaxis={"tickformat": ".0%", "rangemode": "tozero"},
+    )
+    st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
+    months = sq.forecast_accuracy_months(snap, scope)
+    if not months.empty:
+        wide = months.pivot_table(index="period", columns="method", values="forecast_cny").reset_index()
+        wide = wide.merge(months.groupby("period", as_index=False)["actual_cny"].first(), on="period")
+        wide["period"] = wide["period"].astype(str).str[:7]
         div = fmt.money_axis_divisor(lang)
         fig = go.Figure()
-        for k in ("ml_weighted", "stage_weighted"):
-            fig.add_bar(
-                x=ml["period"],
-                y=ml[f"{k}_cny"] / div,
-                name=t(f"fc.kpi.{k}", lang),
-                hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>",
-            )
+        fig.add_bar(x=wide["period"], y=wide["actual_cny"] / div, name=t("fc.legend.actual", lang))
+        for method in ("model", "stage_default"):
+            if method in wide:
+                fig.add_scatter(
+                    x=wide["period"],
+                    y=wide[method] / div,
+                    mode="lines+markers",
+                    name=t(f"fc.method.{method}", lang),
+                )
         fig.update_layout(
-            title={"text": t("fc.chart.ml", lang)},
-            height=320,
+            title={"text": t("fc.chart.backtest", lang)},
+            height=300,
             margin=MARGIN,
-            barmode="group",
-            legend={"orientation": "h", "y": -0.2},
+            legend={"orientation": "h", "y": -0.25},
             xaxis={"type": "category"},
             yaxis={"title": {"text": t("axis.money", lang)}, "rangemode": "tozero"},
         )
         st.plotly_chart(fig, config=CHART_CONFIG, width="stretch")
-        _table(
-            ml,
-            _cols(lang, "period", "open_deals", "open_pipeline_cny", "ml_weighted_cny", "stage_weighted_cny"),
-            "ml",
-            "salescope_forecast_ml.csv",
-            lang,
-        )
-    if "ml.forecast_backtest" not in tables:
-        return
-    bt = sq.ml_backtest(snap, scope)
-    if bt.empty:
-        return
-    st.markdown(f"**{t('fc.backtest', lang)}**")
-    cells = st.columns(2)
-    for cell, k in zip(cells, ("ml_ape", "stage_ape"), strict=True):
-        cell.metric(
-            t(f"fc.kpi.{k}", lang), fmt.percent(bt[k].mean()), help=t("fc.help.backtest", lang), border=True
-        )
-    bt = bt.assign(period=bt["period"].astype(str).str[:7])
+    table = summary.assign(
+        method=summary["method"].map(lambda m: t(f"fc.method.{m}", lang)),
+        origin_type=summary["origin_type"].map(lambda o: t(f"fc.origin.{o}", lang)),
+    )
     _table(
-        bt,
-        _cols(lang, "period", "actual_cny", "ml_forecast_cny", "stage_forecast_cny", "ml_ape", "stage_ape"),
+        table,
+        _cols(lang, "method", "origin_type", "horizon", "periods", "wape", "bias", "share_model_better"),
         "backtest",
-        "salescope_forecast_backtest.csv",
+        "salescope_forecast_accuracy.csv",
         lang,
     )
 
@@ -330,7 +410,11 @@ def render(lang: str) -> None:
     if flt.owner_user_id:
         st.caption(t("fc.rep_note", lang))
     _cards(r, lang)
-    _ml(snap, scope, period_type, period, lang)
+    model_level, model_group = (
+        ("rep", flt.owner_user_id) if flt.owner_user_id and scope.is_everything else (level, group)
+    )
+    _bookings(snap, scope, period_type, period, model_level, model_group, lang)
+    _model_accuracy(snap, scope, lang)
     _history(snap, scope, period_type, level, group, lang)
     _trend(snap, scope, flt, lang)
     st.subheader(t("fc.levels", lang))
