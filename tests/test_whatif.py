@@ -277,3 +277,27 @@ def test_cli_refuses_a_bad_stage_and_an_empty_scope(pipeline_home, tmp_path):
     assert res.exit_code == 2 and "no deals for team NO-SUCH" in " ".join(res.output.split())
     res = runner.invoke(app, ["whatif", "--stage", "proposal", "--home", str(tmp_path)])
     assert res.exit_code == 2 and "run `salescope run` first" in " ".join(res.output.split())
+
+
+def test_the_funnel_page_shows_the_modules_numbers(pipeline_copy):
+    """The simulator section for an executive (AppTest): the cards are the module's numbers for the stage in
+    the URL, in both languages' formatting, and the ranking table lists the four open stages."""
+    from dashboards import formatting as fmt
+    from dashboards import testing
+    from dashboards.i18n import t
+
+    path = pipeline_copy / "serving" / "serving.duckdb"
+    snap = db.current_snapshot(path)
+    con = duckdb.connect(str(path), read_only=True)
+    as_of = con.execute("SELECT max(as_of) FROM meta.publish_log").fetchone()[0]
+    con.close()
+    t_, d = sq.load_whatif_history(snap, Scope.everything(), DealFilter(), wi.Window(as_of).start.date())
+    expected = wi.simulate(t_, d, as_of, wi.Change("negotiation", points=5))
+    at = testing.open_page(pipeline_copy, "executive", "funnel", params={"sim_stage": "negotiation"})
+    assert not at.exception
+    cards = testing.metric_values(at)
+    assert cards[t("fn.sim.kpi.gain_12m", "zh")] == fmt.money(expected.gain_12m, "zh", signed=True)
+    assert cards[t("fn.sim.kpi.gain_next", "zh")] == fmt.money(expected.gain_next, "zh", signed=True)
+    assert cards[t("fn.sim.kpi.cycle", "zh")] == fmt.days(expected.cycle_after, "zh")
+    table = next(df.value for df in at.dataframe if t("fn.sim.col.gain_12m", "zh") in df.value.columns)
+    assert len(table) == len(wi.OPEN_STAGES)

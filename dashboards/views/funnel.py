@@ -238,14 +238,19 @@ def _ranking_table(rank: pd.DataFrame, lang: str) -> None:
         " · ".join(mark for mark, flag in ((money, m), (neck, b)) if flag)
         for m, b in zip(rank["is_money_bottleneck"], rank["is_bottleneck"], strict=True)
     ]
-    shown = rank.assign(stage=rank["stage"].map(lambda s: _stage(s, lang)), note=notes)[list(cols)]
+    shown = rank.assign(
+        stage=rank["stage"].map(lambda s: _stage(s, lang)),
+        note=notes,
+        mean_days=rank["mean_days"].round(1),
+        **{c: rank[c].round(0) for c in ("mean_won_amount", "gain_12m", "gain_next")},  # whole CNY, CSV too
+    )[list(cols)]
     shown = shown.rename(columns=cols)
     config = {
         cols[c]: st.column_config.NumberColumn(format="percent")
         for c in ("passing_conversion", "downstream_win_rate")
     }
     config |= {
-        cols[c]: st.column_config.NumberColumn(format="%.0f", help=t(f"fn.sim.help.{h}", lang))
+        cols[c]: st.column_config.NumberColumn(format="localized", help=t(f"fn.sim.help.{h}", lang))
         for c, h in (
             ("mean_won_amount", "mean_won_amount"),
             ("gain_12m", "gain_12m_col"),
@@ -302,8 +307,8 @@ def _simulator(snap, scope, flt: queries.DealFilter, lang: str) -> None:
         ),
         (
             "cycle",
-            f"{fmt.days(r.cycle_before, lang)} → {fmt.days(r.cycle_after, lang)}",
-            t("fn.sim.cycle_deals", lang, n=f"{r.won_count:,}"),
+            fmt.days(r.cycle_after, lang),
+            t("fn.sim.cycle_before", lang, v=fmt.days(r.cycle_before, lang), n=f"{r.won_count:,}"),
         ),
     )
     for cell, (k, v, delta) in zip(st.columns(3), cards, strict=True):
@@ -325,7 +330,7 @@ def _simulator(snap, scope, flt: queries.DealFilter, lang: str) -> None:
             p=fmt.percent(s.passing_conversion),
             w=fmt.percent(s.downstream_win_rate),
             a=fmt.money(s.mean_won_amount, lang),
-            x=f"{r.points_applied:g}",
+            x=f"{r.points_applied:.3g}",
         )
     )
     st.markdown(f"**{t('fn.sim.ranking', lang)}**")

@@ -168,7 +168,7 @@ def _print(result, rank) -> None:
             ("Downstream win rate (w)", _pct(s.downstream_win_rate)),
             ("Mean won amount, CNY (a)", _cny(s.mean_won_amount)),
             ("Mean days in stage (passed deals)", _days(s.mean_days)),
-            ("Points applied (capped at 100%)", f"{result.points_applied:g}"),
+            ("Points applied (capped at 100%)", f"{result.points_applied:.1f}"),
             ("Bookings gained, last 12 months, CNY", _cny(result.gain_12m)),
             ("  80% interval", f"{_cny(lo)} – {_cny(hi)}"),
             ("Bookings gained, next 2 quarters, CNY", _cny(result.gain_next)),
@@ -194,7 +194,7 @@ def _print(result, rank) -> None:
         ("+1 pt 2 q (CNY)", "right"),
         ("note", "left"),
     ):
-        r.add_column(col, justify=justify, no_wrap=col == "stage")
+        r.add_column(col, justify=justify, no_wrap=col in ("stage", "note"))
     for row in rank.itertuples():
         note = ", ".join(
             n
