@@ -616,3 +616,49 @@ def days_in_stage(snap: Snapshot, scope: Scope, f: FunnelFilter) -> pd.DataFrame
         ORDER BY stage_order""",
         params,
     )
+
+
+# ---- bottleneck simulator (瓶颈模拟: dashboards/whatif.py) ------------------------------------------------
+
+# the deals in scope and filters that arrived at a stage or were won since {since}, with their outcome, and
+# their whole stage history (a deal's first arrival at a stage may lie before the window: whatif decides)
+_WHATIF_DEALS = """
+SELECT o.opportunity_id, o.owner_user_id, o.team_id, o.region, o.is_won, o.won_at, o.amount_cny::DOUBLE AS amount_cny,
+       o.created_date, o.cycle_days::DOUBLE AS cycle_days
+FROM marts.fct_opportunities AS o
+WHERE {where}
+  AND (o.won_at >= ? OR o.opportunity_id IN (SELECT t.opportunity_id FROM marts.fct_stage_transitions AS t
+                                             WHERE t.entered_at >= ?))
+"""
+
+
+def load_whatif_history(
+    snap: Snapshot, scope: Scope, flt: DealFilter, since: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(transitions, deals) for the bottleneck simulator, uncached (``salescope whatif`` calls it outside
+    Streamlit; the page calls ``whatif_history``): the deals in scope and filters (region, team, rep) with a
+    stage entry or a win on or after ``since``, and every stage-transition row of those deals."""
+    where, params = scope.opportunity_filter("o")
+    extra, extra_params = _narrow(flt, {"region": "o.region", "team": "o.team_id", "rep": "o.owner_user_id"})
+    deals_sql = _WHATIF_DEALS.format(where=f"({where}){extra}")
+    deal_params = [*params, *extra_params, since, since]
+    deals = run_query(snap, deals_sql + " ORDER BY o.opportunity_id", deal_params)
+    transitions = run_query(
+        snap,
+        f"""
+        SELECT t.opportunity_id, t.entry_number, t.stage, t.stage_order, t.entered_at, t.exited_at,
+               t.days_in_stage, t.next_stage, t.is_first_entry, t.owner_user_id, t.team_id, t.region
+        FROM marts.fct_stage_transitions AS t
+        WHERE t.opportunity_id IN (SELECT opportunity_id FROM ({deals_sql}))
+        ORDER BY t.opportunity_id, t.entry_number""",
+        deal_params,
+    )
+    return transitions, deals
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def whatif_history(
+    snap: Snapshot, scope: Scope, flt: DealFilter, since: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``load_whatif_history``, cached per snapshot, scope, filters and window start."""
+    return load_whatif_history(snap, scope, flt, since)

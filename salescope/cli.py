@@ -22,6 +22,7 @@ from salescope.commands import ltv as ltv_command
 from salescope.commands import quality as quality_command
 from salescope.commands import run as run_command
 from salescope.commands import users as users_command
+from salescope.commands import whatif as whatif_command
 from salescope.commands.common import fail, parse_date
 from salescope.commands.run import run_pipeline  # noqa: F401  (the programmatic entry tests and benches use)
 from salescope.settings import DEFAULT_AS_OF, REPO_ROOT, Settings
@@ -235,8 +236,9 @@ def contract(
     print(json.dumps({e.name: e.column_names for e in ENTITIES}, indent=1, ensure_ascii=False))
 
 
-# sub-commands owned by one area each (runs, dashboard users, data quality, LTV, the demo CRM database)
-for _command in (run_command, users_command, quality_command, ltv_command, crm_db_command):
+# sub-commands owned by one area each (runs, dashboard users, data quality, LTV, the demo CRM database, the
+# bottleneck simulator)
+for _command in (run_command, users_command, quality_command, ltv_command, crm_db_command, whatif_command):
     _command.register(app)
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Sales funnel (销售漏斗): passing and strict conversion per stage for the chosen created-month cohorts, lead
 source and team, the bottleneck highlighted, days in each stage, and the same broken down by cohort, lead
-source or team.
+source or team; the bottleneck simulator (瓶颈模拟, ``dashboards/whatif.py``) below.
 
 Counts are summed over the filtered rows of mart_funnel and the conversions recomputed from the sums in SQL
 (never averaged); a picked rep (the mart has no rep) gets the same counts rebuilt from the facts. Managers
@@ -16,6 +16,7 @@ import streamlit as st
 from dashboards import formatting as fmt
 from dashboards import pagekit, queries, session
 from dashboards import sales_queries as sq
+from dashboards import whatif as wi
 from dashboards.filters import global_filters, url_choice
 from dashboards.i18n import t, vocab_label
 from dashboards.scope import current_scope
@@ -216,6 +217,126 @@ def _breakdown(snap, scope, f: sq.FunnelFilter, team_names: dict[str, str], lang
     )
 
 
+def _ranking_table(rank: pd.DataFrame, lang: str) -> None:
+    cols = {
+        c: t(f"fn.sim.col.{c}", lang)
+        for c in (
+            "rank",
+            "stage",
+            "reached",
+            "passing_conversion",
+            "downstream_win_rate",
+            "mean_won_amount",
+            "mean_days",
+            "gain_12m",
+            "gain_next",
+            "note",
+        )
+    }
+    money, neck = t("fn.sim.money_mark", lang), t("fn.sim.bottleneck_mark", lang)
+    notes = [
+        " · ".join(mark for mark, flag in ((money, m), (neck, b)) if flag)
+        for m, b in zip(rank["is_money_bottleneck"], rank["is_bottleneck"], strict=True)
+    ]
+    shown = rank.assign(
+        stage=rank["stage"].map(lambda s: _stage(s, lang)),
+        note=notes,
+        mean_days=rank["mean_days"].round(1),
+        **{c: rank[c].round(0) for c in ("mean_won_amount", "gain_12m", "gain_next")},  # whole CNY, CSV too
+    )[list(cols)]
+    shown = shown.rename(columns=cols)
+    config = {
+        cols[c]: st.column_config.NumberColumn(format="percent")
+        for c in ("passing_conversion", "downstream_win_rate")
+    }
+    config |= {
+        cols[c]: st.column_config.NumberColumn(format="localized", help=t(f"fn.sim.help.{h}", lang))
+        for c, h in (
+            ("mean_won_amount", "mean_won_amount"),
+            ("gain_12m", "gain_12m_col"),
+            ("gain_next", "gain_next_col"),
+        )
+    }
+    config[cols["mean_days"]] = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    session.download_csv(shown, f"{KEY}.whatif", "salescope_funnel_whatif.csv", lang, key="dl_funnel_whatif")
+
+
+def _simulator(snap, scope, flt: queries.DealFilter, lang: str) -> None:
+    """瓶颈模拟: +x points of passing conversion or -y days at one stage over the last 12 months and the next
+    two quarters (dashboards/whatif.py), for the deals in the scope and the region/team/rep filters."""
+    st.subheader(t("fn.sim.title", lang))
+    info = queries.publish_info(snap)
+    if info is None or info.as_of is None:
+        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+        return
+    window = wi.Window(info.as_of)
+    transitions, deals = sq.whatif_history(snap, scope, flt, window.start.date())
+    if deals.empty:
+        st.info(t("page.no_rows", lang), icon=":material/inbox:")
+        return
+    rank = wi.ranking(transitions, deals, info.as_of)
+    st.caption(t("fn.sim.intro", lang, start=window.start.date(), end=info.as_of))
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        stage = url_choice(
+            t("fn.sim.stage", lang),
+            wi.OPEN_STAGES,
+            "sim_stage",
+            lambda s: _stage(s, lang),
+            default=rank.iloc[0]["stage"],  # the stage with the most money behind a point
+            help=t("fn.sim.help.stage", lang),
+        )
+        points = st.slider(
+            t("fn.sim.points", lang), 0, 20, 5, key="sim_points", help=t("fn.sim.help.points", lang)
+        )
+        days = st.slider(t("fn.sim.days", lang), 0, 30, 0, key="sim_days", help=t("fn.sim.help.days", lang))
+    r = wi.simulate(transitions, deals, info.as_of, wi.Change(stage, points, days))
+    lo, hi = r.gain_12m_interval
+    nlo, nhi = r.gain_next_interval
+    s = r.stats
+    cards = (
+        (
+            "gain_12m",
+            fmt.money(r.gain_12m, lang, signed=True),
+            t("fn.sim.interval", lang, lo=fmt.money(lo, lang), hi=fmt.money(hi, lang)),
+        ),
+        (
+            "gain_next",
+            fmt.money(r.gain_next, lang, signed=True),
+            t("fn.sim.interval", lang, lo=fmt.money(nlo, lang), hi=fmt.money(nhi, lang)),
+        ),
+        (
+            "cycle",
+            fmt.days(r.cycle_after, lang),
+            t("fn.sim.cycle_before", lang, v=fmt.days(r.cycle_before, lang), n=f"{r.won_count:,}"),
+        ),
+    )
+    for cell, (k, v, delta) in zip(st.columns(3), cards, strict=True):
+        cell.metric(
+            t(f"fn.sim.kpi.{k}", lang),
+            v,
+            delta,
+            help=t(f"fn.sim.help.{k}", lang),
+            border=True,
+            delta_color="off",
+            delta_arrow="off",
+        )
+    st.caption(
+        t(
+            "fn.sim.basis",
+            lang,
+            stage=_stage(stage, lang),
+            n=f"{s.reached:,}",
+            p=fmt.percent(s.passing_conversion),
+            w=fmt.percent(s.downstream_win_rate),
+            a=fmt.money(s.mean_won_amount, lang),
+            x=f"{r.points_applied:.3g}",
+        )
+    )
+    st.markdown(f"**{t('fn.sim.ranking', lang)}**")
+    _ranking_table(rank, lang)
+
+
 def render(lang: str) -> None:
     st.title(t(f"nav.{KEY}", lang))
     if session.require_page(KEY, lang) is None:
@@ -264,6 +385,8 @@ def render(lang: str) -> None:
     _stage_table(stages, days, lang, suffix)
     _days(days, lang)
     _breakdown(snap, scope, f, team_names, lang, suffix)
+    if has_facts:
+        _simulator(snap, scope, flt, lang)
 
 
 pagekit.run_page(KEY, render)
