@@ -75,7 +75,10 @@ def main() -> None:
     won["month"] = won["closed_at"].dt.to_period("M").dt.start_time.dt.date
     actual = [float(won.loc[won["month"] == m, "amount_cny"].sum()) for m in months]
 
-    model_open = fc[fc["component"] == "open_pipeline"].set_index("period")["forecast_cny"]
+    opened = fc[fc["component"] == "open_pipeline"]
+    model_open = pd.Series(
+        opened["forecast_cny"].to_numpy(), index=[pd.Timestamp(d).date() for d in opened["period"]]
+    )
     model = [float(model_open.get(m, np.nan)) for m in months]
     ecd = open_now["expected_close_date"].dt.to_period("M").dt.start_time.dt.date
     p_stage = open_now["stage"].map(STAGE_DEFAULT).fillna(0.0)
