@@ -16,7 +16,7 @@ interval are ``forecast_periods``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -26,6 +26,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 HORIZON_MONTHS = 6  # O's month and five more: the next quarter ends within them from any month
 ORIGIN_DAYS = (1, 8, 15)  # past origins the model learns from: month start and weeks 2 and 3
 OPEN, WON, LOST = 0, 1, 2
+# the first origins see only young deals (the history starts at the data's first day, so every deal open then
+# was created in its first weeks): training starts this many days in
+BURN_IN_DAYS = 180
 MAX_TRAIN_ROWS = 150_000  # a seeded sample above this: the probabilities stay unbiased, the fit stays quick
 STAGES = ("initial_contact", "needs_confirmed", "proposal", "negotiation")
 SNAPSHOT_COLUMNS = (
@@ -55,18 +58,20 @@ FEATURES = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class History:
-    """What the forecast reads: the weekly snapshots and each deal's outcome (dates as datetime64[ns])."""
+    """What the forecast reads: the weekly snapshots and each deal's outcome (dates as datetime64[ns]).
+    The backtest asks for the same origins many times: their open deals are computed once."""
 
     snapshots: pd.DataFrame  # SNAPSHOT_COLUMNS
-    deals: (
-        pd.DataFrame
-    )  # opportunity_id, owner_user_id, team_id, region, amount_cny, created_on, won_on, closed_on
+    # opportunity_id, owner_user_id, team_id, region, amount_cny, created_on, won_on, closed_on
+    deals: pd.DataFrame
+    _open: dict = field(default_factory=dict, repr=False)
 
-    @property
-    def snapshot_dates(self) -> np.ndarray:
-        return np.sort(self.snapshots["snapshot_date"].unique())
+    def __post_init__(self) -> None:
+        self.snapshot_dates = np.sort(self.snapshots["snapshot_date"].unique())
+        self._rows_by_date = self.snapshots.groupby("snapshot_date").indices
+        self.closed_on = self.deals.set_index("opportunity_id")["closed_on"]
 
 
 def load_history(con) -> History:
@@ -99,22 +104,29 @@ def origins_between(first: date, last: date, days: tuple[int, ...] = ORIGIN_DAYS
     return out
 
 
+def state_day(snapshot_dates: np.ndarray, origin: date) -> np.datetime64 | None:
+    """The last snapshot date before the origin: the state a forecast made at the origin starts from."""
+    dates = snapshot_dates[snapshot_dates <= np.datetime64(origin - timedelta(days=1), "ns")]
+    return dates[-1] if len(dates) else None
+
+
 def open_at(history: History, origin: date) -> pd.DataFrame:
-    """The deals open at the origin, in their state on the last snapshot before it (ages moved to O − 1)."""
+    """The deals open at the origin, in their state on the last snapshot before it (ages moved to O − 1).
+    Deals created after that snapshot are left to the new-pipeline run rate (``run_rate``)."""
+    if origin in history._open:
+        return history._open[origin]
     day_before = np.datetime64(origin - timedelta(days=1), "ns")
-    dates = history.snapshot_dates
-    dates = dates[dates <= day_before]
-    if not len(dates):
+    snap_day = state_day(history.snapshot_dates, origin)
+    if snap_day is None:
         return history.snapshots.iloc[0:0].assign(origin=pd.Series(dtype="datetime64[ns]"))
-    snap_day = dates[-1]
-    s = history.snapshots[history.snapshots["snapshot_date"] == snap_day]
-    closed = history.deals.set_index("opportunity_id")["closed_on"]
-    closed_before = s["opportunity_id"].map(closed) <= day_before
+    s = history.snapshots.iloc[history._rows_by_date[snap_day]]
+    closed_before = s["opportunity_id"].map(history.closed_on) <= day_before
     s = s[~closed_before.fillna(False).to_numpy()].copy()
     stale = int((day_before - snap_day) / np.timedelta64(1, "D"))
     for c in ("days_in_stage", "deal_age_days"):
         s[c] = s[c].astype(float) + stale
     s["origin"] = np.datetime64(origin, "ns")
+    history._open[origin] = s
     return s
 
 
@@ -129,21 +141,24 @@ def intervals(origin: date, horizon: int = HORIZON_MONTHS) -> list[tuple[date, d
 
 def interval_rows(states: pd.DataFrame, horizon: int = HORIZON_MONTHS) -> pd.DataFrame:
     """One row per (deal open at its origin, interval j) with the model's features."""
-    parts = []
-    for origin, group in states.groupby("origin", sort=True):
+    if states.empty:
+        return states.iloc[0:0]
+    spans = []  # one row per (origin, j): the interval and its deal-independent features
+    for origin in states["origin"].unique():
         o = pd.Timestamp(origin).date()
         for j, (start, end) in enumerate(intervals(o, horizon)):
-            p = group.copy()
-            p["j"] = j
-            p["start"] = np.datetime64(start, "ns")
-            p["end"] = np.datetime64(end, "ns")
-            p["interval_share"] = ((end - start).days + 1) / end.day
-            p["days_to_interval"] = (start - o).days
-            p["month_in_quarter"] = (start.month - 1) % 3 + 1
-            parts.append(p)
-    if not parts:
-        return states.iloc[0:0]
-    rows = pd.concat(parts, ignore_index=True)
+            spans.append(
+                {
+                    "origin": origin,
+                    "j": j,
+                    "start": np.datetime64(start, "ns"),
+                    "end": np.datetime64(end, "ns"),
+                    "interval_share": ((end - start).days + 1) / end.day,
+                    "days_to_interval": (start - o).days,
+                    "month_in_quarter": (start.month - 1) % 3 + 1,
+                }
+            )
+    rows = states.merge(pd.DataFrame(spans), on="origin", how="inner")
     ecd = rows["expected_close_date"]
     rows["close_from_start"] = ((ecd - rows["start"]) / np.timedelta64(1, "D")).astype(float)
     rows["close_to_end"] = ((ecd - rows["end"]) / np.timedelta64(1, "D")).astype(float)
@@ -176,7 +191,7 @@ def training_rows(history: History, cutoff: date, horizon: int = HORIZON_MONTHS)
     dates = history.snapshot_dates
     if not len(dates):
         return pd.DataFrame()
-    first = pd.Timestamp(dates[0]).date() + timedelta(days=1)
+    first = pd.Timestamp(dates[0]).date() + timedelta(days=1 + BURN_IN_DAYS)
     origins = origins_between(first, cutoff - timedelta(days=1))
     states = pd.concat([open_at(history, o) for o in origins], ignore_index=True) if origins else None
     if states is None or states.empty:
@@ -212,7 +227,8 @@ def fit_hazard(train: pd.DataFrame, seed: int = 0) -> HazardModel:
     if len(train) > MAX_TRAIN_ROWS:
         train = train.sample(MAX_TRAIN_ROWS, random_state=seed)
     clf = HistGradientBoostingClassifier(
-        max_iter=80,
+        # a tree's fixed cost dominates on small data, which also needs fewer trees
+        max_iter=int(np.clip(len(train) // 1000, 20, 80)),
         learning_rate=0.15,
         max_leaf_nodes=31,
         min_samples_leaf=40,

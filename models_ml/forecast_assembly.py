@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import sparse
 
 from models_ml import bookings_forecast as bf
-from models_ml.run_rate import RunRate, run_rate
+from models_ml.run_rate import RunRate, RunRates
 
 LEVELS = ("company", "region", "team", "rep")
 LEVEL_COLUMN = {"company": None, "region": "region", "team": "team_id", "rep": "owner_user_id"}
@@ -105,7 +105,8 @@ def build_forecast(
     # the groups: those with an open deal or a booking in the last 12 months (which covers won to date)
     keys, member = _groups(pd.concat([info.reset_index(), deals[last_year]]), info.reset_index())
     share = _shares(deals[last_year], keys)
-    rr = [run_rate(deals, origin, j, first) for j in range(bf.HORIZON_MONTHS)]
+    rates = RunRates(deals, first, history.snapshot_dates)
+    rr = [rates.at(origin, j) for j in range(bf.HORIZON_MONTHS)]
 
     rng = np.random.default_rng(seed)
     # the interval each deal is won in, per simulation (H = not won within the horizon)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from models_ml import bookings_forecast as bf
 from models_ml.models import STAGE_DEFAULT
-from models_ml.run_rate import run_rate
+from models_ml.run_rate import RunRates
 
 METHODS = ("model", "stage_default", "markov", "seasonal_naive")
 ORIGIN_TYPES = {1: "month_start", 8: "week_2", 15: "week_3"}
@@ -108,7 +108,8 @@ def _origin_forecasts(
     markov: np.ndarray,
     origin: date,
     horizons: list[int],
-    first: date,
+    rates: RunRates,
+    fitted_at: date,
     bookings: pd.Series,
 ) -> list[dict]:
     deals = history.deals
@@ -128,7 +129,7 @@ def _origin_forecasts(
         model_open = (
             float((p[p["j"] == j]["p_won"] * p[p["j"] == j]["amount_cny"]).sum()) if p is not None else 0.0
         )
-        new = run_rate(deals, origin, j, first).forecast
+        new = rates.at(origin, j, known_by=fitted_at.replace(day=origin.day)).forecast
         ecd = states["expected_close_date"]
         due = (ecd >= np.datetime64(start, "ns")) & (ecd <= np.datetime64(end, "ns"))
         stage_p = states["stage"].map(STAGE_DEFAULT).fillna(0.0).astype(float)
@@ -170,6 +171,7 @@ def backtest(
     targets = [t for t in targets if t > bf.month_start(first, 12)]  # a year of history before the first
     bookings = monthly_bookings(history.deals)
     out: list[dict] = []
+    rates = RunRates(history.deals, first, history.snapshot_dates)
     model = markov = None
     fitted_at: date | None = None
     for t in targets:
@@ -181,9 +183,12 @@ def backtest(
             markov = markov_matrix(history, t)
             fitted_at = t
         horizons = [j for j in range(4) if bf.month_start(t, j) <= last_complete]
-        out += _origin_forecasts(history, model, markov, t, horizons, first, bookings)
+        assert model is not None and markov is not None
+        out += _origin_forecasts(history, model, markov, t, horizons, rates, fitted_at, bookings)
         for day in (8, 15):
-            out += _origin_forecasts(history, model, markov, t.replace(day=day), [0], first, bookings)
+            out += _origin_forecasts(
+                history, model, markov, t.replace(day=day), [0], rates, fitted_at, bookings
+            )
     df = pd.DataFrame(out, columns=ROW_COLUMNS[:-1])
     df["as_of"] = as_of
     return df[ROW_COLUMNS]

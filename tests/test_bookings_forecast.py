@@ -93,16 +93,21 @@ def test_the_markov_baseline_wins_along_the_chain():
     assert got.tolist() == pytest.approx([0.5, 0.15, 0.045])
 
 
-def test_new_pipeline_counts_deals_created_from_the_origin_and_won_in_the_interval():
+def test_new_pipeline_counts_deals_created_after_the_state_snapshot_and_won_in_the_interval():
+    # origin Mar 1; the open-pipeline part starts from the snapshot of Sunday Feb 22, so a deal created on
+    # Feb 27 is new pipeline; one created on Feb 20 was on that snapshot (open pipeline)
+    snapshots = np.array([D("2026-02-15", "ns"), D("2026-02-22", "ns"), D("2026-03-01", "ns")])
     deals = pd.DataFrame(
         {
-            "created_on": pd.to_datetime(["2026-03-01", "2026-03-10", "2026-02-27", "2026-03-02"]),
-            "won_on": pd.to_datetime(["2026-03-20", "2026-04-02", "2026-03-05", None]),
-            "amount_cny": [10.0, 20.0, 40.0, 80.0],
+            "created_on": pd.to_datetime(
+                ["2026-03-01", "2026-03-10", "2026-02-27", "2026-02-20", "2026-03-02"]
+            ),
+            "won_on": pd.to_datetime(["2026-03-20", "2026-04-02", "2026-03-05", "2026-03-06", None]),
+            "amount_cny": [10.0, 20.0, 40.0, 160.0, 80.0],
         }
     )
-    assert created_and_won(deals, date(2026, 3, 1), 0) == 10.0  # the Feb deal existed before the origin
-    assert created_and_won(deals, date(2026, 3, 1), 1) == 20.0
+    assert created_and_won(deals, date(2026, 3, 1), 0, snapshots) == 50.0
+    assert created_and_won(deals, date(2026, 3, 1), 1, snapshots) == 20.0
     # fewer than 12 months of history: the mean; 12 to 23: the same month a year before
     assert forecast_series(pd.Series([1.0, 3.0]), 1).forecast == 2.0
     assert forecast_series(pd.Series(np.arange(14.0)), 1).forecast == 2.0
