@@ -40,6 +40,7 @@ BUSINESS_TZ = "Asia/Shanghai"
 DEFAULT_AS_OF = "2026-06-30"
 DEFAULT_SOURCE_LAG_SECONDS = 300
 DEFAULT_ML_RETRAIN_DAYS = 7  # the deal model is retrained when its as-of date is a week old
+DEFAULT_PUBLIC_URL = "http://localhost:8501"  # salescope serve's default port
 DLT_ENVIRONMENT = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "EXTRACT__NEXT_ITEM_MODE": "fifo",
@@ -99,6 +100,8 @@ class Settings:
     source_url: str = ""  # SALESCOPE_SOURCE_URL: the CRM database scheduled runs read (no password in it)
     dagster_storage: str = ""  # SALESCOPE_DAGSTER_STORAGE: a postgresql:// URL, '' = SQLite in the home
     ml_retrain_days: int = DEFAULT_ML_RETRAIN_DAYS  # SALESCOPE_ML_RETRAIN_DAYS: retrain the deal model when its as-of is this old
+    # SALESCOPE_PUBLIC_URL: where people reach the dashboards (links in digests, calendar subscription URLs)
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -123,6 +126,7 @@ class Settings:
             source_lag_seconds=int(lag) if lag else DEFAULT_SOURCE_LAG_SECONDS,
             source_url=os.environ.get("SALESCOPE_SOURCE_URL", "").strip(),
             dagster_storage=_dagster_storage(),
+            public_url=(os.environ.get("SALESCOPE_PUBLIC_URL", "").strip() or DEFAULT_PUBLIC_URL).rstrip("/"),
         )
 
     @property
@@ -208,6 +212,16 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def notify_config_path(self) -> Path:
+        """Notification targets in apprise's YAML config format, tagged by user name, team and role."""
+        return self.home / "notify.yml"
+
+    @property
+    def notify_dir(self) -> Path:
+        """Notification state: the notification log and what was last sent (outside the serving snapshot)."""
+        return self.home / "notify"
 
     @property
     def auth_db_path(self) -> Path:
