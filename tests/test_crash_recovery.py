@@ -441,7 +441,12 @@ def test_stop_then_kill_in_dbt_then_the_next_run_recovers_and_publishes(
     run.wait(timeout=30)
     assert time.monotonic() - t0 < 10, "SIGTERM must stop a run within 10 s"
     assert stop.returncode == 0 and run.returncode == 130, run.stdout.read()[-2000:]
-    assert processes_with_token(token) == []  # dbt did not outlive the run
+    # dbt did not outlive the run: its children are gone within seconds (a loaded machine reaps them late;
+    # what is still there after 10 s is a leak)
+    deadline = time.monotonic() + 10
+    while processes_with_token(token) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with_token(token) == []
     assert sha(serving) == before
     instance = DagsterInstance.from_config(str(dagster_home(Settings.from_env(home))))
     assert all(r.is_finished for r in instance.get_runs())
