@@ -22,6 +22,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 HORIZON_MONTHS = 6  # O's month and five more: the next quarter ends within them from any month
 ORIGIN_DAYS = (1, 8, 15)  # past origins the model learns from: month start and weeks 2 and 3
@@ -230,14 +231,16 @@ def fit_hazard(train: pd.DataFrame, seed: int = 0) -> HazardModel:
         # a tree's fixed cost dominates on small data, which also needs fewer trees
         max_iter=int(np.clip(len(train) // 1000, 20, 80)),
         learning_rate=0.15,
-        max_leaf_nodes=31,
+        max_leaf_nodes=31 if len(train) >= 50_000 else 15,
         min_samples_leaf=40,
         l2_regularization=1.0,
         categorical_features=[0],
         early_stopping=False,
         random_state=seed,
     )
-    clf.fit(train[FEATURES].to_numpy(dtype=float), train["outcome"].to_numpy(dtype=int))
+    # on small data OpenMP's start-up per split costs more than it saves: one thread
+    with threadpool_limits(limits=None if len(train) >= 50_000 else 1, user_api="openmp"):
+        clf.fit(train[FEATURES].to_numpy(dtype=float), train["outcome"].to_numpy(dtype=int))
     return HazardModel(clf, base, clf.classes_)
 
 

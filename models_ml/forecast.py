@@ -96,15 +96,31 @@ def stored_accuracy_as_of(con) -> date | None:
     return d
 
 
-def bookings_forecast(con, as_of: date, backtest_every_days: int, seed: int = 0) -> BookingsForecast:
+@dataclass(frozen=True)
+class ForecastConfig:
+    backtest_months: int = 12
+    refit_months: int = 3  # the backtest refits the hazard model and the run rate every this many months
+    simulations: int = forecast_assembly.SIMULATIONS
+
+
+FULL_FORECAST = ForecastConfig()
+# SALESCOPE_ML_TRAINING=fast (tests, quick demos): half the backtest, one refit, fewer simulations
+FAST_FORECAST = ForecastConfig(backtest_months=6, refit_months=6, simulations=500)
+
+
+def bookings_forecast(
+    con, as_of: date, backtest_every_days: int, seed: int = 0, cfg: ForecastConfig = FULL_FORECAST
+) -> BookingsForecast:
     """Fit the hazard model on everything known on the as-of date and forecast; rerun the backtest when the
     stored one is ``backtest_every_days`` or more older than the as-of date (0: every run), or from the future."""
     history = bf.load_history(con)
     train = bf.training_rows(history, as_of + timedelta(days=1))
     model = bf.fit_hazard(train, seed=seed)
-    forecast = forecast_assembly.build_forecast(history, model, as_of, seed=seed)
+    forecast = forecast_assembly.build_forecast(history, model, as_of, seed=seed, simulations=cfg.simulations)
     stored = stored_accuracy_as_of(con)
     if stored is not None and 0 <= (as_of - stored).days < max(backtest_every_days, 0):
         return BookingsForecast(forecast, None, None, len(train))
-    rows = forecast_backtest.backtest(history, as_of, seed=seed)
+    rows = forecast_backtest.backtest(
+        history, as_of, months=cfg.backtest_months, refit_months=cfg.refit_months, seed=seed
+    )
     return BookingsForecast(forecast, rows, forecast_backtest.summarise(rows, as_of, seed=seed), len(train))

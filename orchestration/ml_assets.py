@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from models_ml import deal_scoring, features
 from models_ml.customer_ltv import customer_ltv
 from models_ml.deal_scoring import write_table
-from models_ml.forecast import bookings_forecast, ml_weighted_forecast
+from models_ml.forecast import FAST_FORECAST, FULL_FORECAST, bookings_forecast, ml_weighted_forecast
 from models_ml.next_actions import next_actions, practice_rates
 from models_ml.registry import ModelRegistry
 from orchestration import run_context
@@ -276,7 +276,8 @@ def ml_bookings_forecast(context: AssetExecutionContext, salescope: SalescopeRes
         try:
             t0 = time.perf_counter()
             as_of = run_context.as_of_for_run(con, context.run_id)
-            fc = bookings_forecast(con, as_of, salescope.settings.ml_retrain_days)
+            cfg = FAST_FORECAST if salescope.settings.ml_fast_training else FULL_FORECAST
+            fc = bookings_forecast(con, as_of, salescope.settings.ml_retrain_days, cfg=cfg)
             write_table(con, "ml.forecast", fc.forecast)
             con.execute("DROP TABLE IF EXISTS ml.forecast_backtest")  # replaced by ml.forecast_accuracy
             if fc.accuracy is not None and fc.summary is not None:
