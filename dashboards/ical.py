@@ -31,7 +31,7 @@ exports of the same user. DTSTAMP is the time of the export.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -46,7 +46,7 @@ from dashboards.scope import Scope, scope_for
 
 PRODID = "-//Salescope//Calendar feed//ZH"
 UID_DOMAIN = "salescope"
-REFRESH = timedelta(hours=1)  # how often clients are asked to fetch the URL again (RFC 7986)
+REFRESH = timedelta(hours=1)  # how often clients are asked to fetch the URL again (RFC 7986; X-PUBLISHED-TTL)
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -65,7 +65,7 @@ _TEXT = {
         "invoice_desc": "发票 {id} · 合同 {contract} · 客户：{account}\n金额：{amount} · 未收：{unpaid}\n状态：{status}",
         "status_due": "未到期",
         "status_overdue": "已逾期（到期日 {due}）",
-        "open": "打开",
+        "open": "打开：",
         "unknown": "—",
     },
     "en": {
@@ -82,7 +82,7 @@ _TEXT = {
         "invoice_desc": "Invoice {id} · contract {contract} · account: {account}\nAmount: {amount} · unpaid: {unpaid}\nStatus: {status}",
         "status_due": "not yet due",
         "status_overdue": "overdue (due {due})",
-        "open": "Open",
+        "open": "Open: ",
         "unknown": "—",
     },
 }
@@ -93,7 +93,7 @@ class FeedEvent:
     uid: str
     day: date
     summary: str
-    description: str
+    description: str  # ends with the link to the page
     url: str
     category: str  # deal, project, invoice
 
@@ -320,7 +320,8 @@ def feed_events(
         events += _deal_events(con, scope, lang, public_url)
     events += _project_events(con, scope, lang, public_url, as_of)
     events += _invoice_events(con, scope, lang, public_url)
-    return events
+    # the link ends the description, so it is part of the fingerprint as the client shows it
+    return [replace(e, description=f"{e.description}\n{_TEXT[lang]['open']}{e.url}") for e in events]
 
 
 def build_calendar(
@@ -345,7 +346,7 @@ def build_calendar(
     cal.add("x-wr-caldesc", text["calendar_desc"].format(as_of=as_of.isoformat() if as_of else "—"))
     cal.add("x-wr-timezone", "Asia/Shanghai")
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", "PT1H")  # Outlook's older name for the same (an X- property: plain text)
     revisions = revisions or {}
     for e in events:
         ev = Event()
@@ -354,7 +355,7 @@ def build_calendar(
         ev.add("dtstart", e.day)
         ev.add("dtend", e.day + timedelta(days=1))
         ev.add("summary", e.summary)
-        ev.add("description", f"{e.description}\n{text['open']}: {e.url}")
+        ev.add("description", e.description)
         ev.add("url", e.url)
         ev.add("categories", [e.category])
         ev.add("transp", "TRANSPARENT")
