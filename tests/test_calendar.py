@@ -333,6 +333,20 @@ def test_unknown_and_disabled_tokens_get_the_same_404(home, server):
     assert get(server + path)[0] == 200
 
 
+def test_a_token_whose_user_lost_business_rows_serves_an_empty_calendar(home, server):
+    from dashboards.auth_store import AuthStore
+
+    path = token_url(home, "exec")
+    store = AuthStore(home / "auth" / "auth.db")
+    store.set_role("exec", "data_steward")
+    try:
+        status, ctype, body = get(server + path)
+    finally:
+        store.set_role("exec", "executive")
+    assert status == 200 and ctype.startswith("text/calendar")
+    assert events_of(body) == {}  # subscribed clients drop the events they had
+
+
 def sqlite_text(path: Path) -> str:
     import sqlite3
 
