@@ -2,7 +2,8 @@
 ``salescope serve`` runs).
 
 ``streamlit run`` sees the ``st.App`` below and serves it with uvicorn: the Streamlit app (``app.py``) plus
-``/_auth/session`` and ``/_auth/logout`` (``auth_routes.py``). ``streamlit run dashboards/app.py`` still
+``/_auth/session`` and ``/_auth/logout`` (``auth_routes.py``) and the calendar subscription feed
+``/calendar/{token}.ics`` (``calendar_routes.py``). ``streamlit run dashboards/app.py`` still
 works, but without those routes a sign-in lasts only as long as the browser tab's websocket session.
 """
 
@@ -19,6 +20,8 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboards.auth_routes import routes  # noqa: E402
+from dashboards import auth_routes, calendar_routes  # noqa: E402
 
-app = st.App(Path(__file__).resolve().with_name("app.py"), routes=routes())
+app = st.App(
+    Path(__file__).resolve().with_name("app.py"), routes=auth_routes.routes() + calendar_routes.routes()
+)

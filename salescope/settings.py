@@ -228,6 +228,11 @@ class Settings:
         """Dashboard users, sessions and audit log (SQLite), kept outside the serving snapshot."""
         return self.home / "auth" / "auth.db"
 
+    @property
+    def calendar_db_path(self) -> Path:
+        """Calendar feed tokens (SHA-256 only) and per-user event fingerprints and sequences (SQLite)."""
+        return self.home / "calendar" / "calendar.db"
+
     def ensure_dirs(self) -> None:
         for d in (
             self.landing_dir,
