@@ -168,7 +168,7 @@ def _bookings(snap, scope, period_type: str, period: str, level: str, group: str
     if df.empty:
         return
     st.subheader(t("fc.model", lang))
-    st.caption(t("fc.model_caption", lang, as_of=str(df["as_of"].iloc[0])))
+    st.caption(t("fc.model_caption", lang, as_of=str(df["as_of"].iloc[0])[:10]))
     df = df.assign(p=df["period"].astype(str).str[:7])
     shown = period if period in set(df["p"]) else df["p"].iloc[0]
     if shown != period:
