@@ -30,6 +30,7 @@ OPEN, WON, LOST = 0, 1, 2
 # the first origins see only young deals (the history starts at the data's first day, so every deal open then
 # was created in its first weeks): training starts this many days in
 BURN_IN_DAYS = 180
+MAX_TRAIN_STATES = 150_000  # (deal, origin) pairs expanded into interval rows; a seeded sample above
 MAX_TRAIN_ROWS = 150_000  # a seeded sample above this: the probabilities stay unbiased, the fit stays quick
 STAGES = ("initial_contact", "needs_confirmed", "proposal", "negotiation")
 SNAPSHOT_COLUMNS = (
@@ -187,8 +188,11 @@ def label_rows(rows: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def training_rows(history: History, cutoff: date, horizon: int = HORIZON_MONTHS) -> pd.DataFrame:
-    """Labelled rows of every past origin whose interval ended before the cut-off (known on cut-off − 1)."""
+def training_rows(
+    history: History, cutoff: date, horizon: int = HORIZON_MONTHS, seed: int = 0
+) -> pd.DataFrame:
+    """Labelled rows of every past origin whose interval ended before the cut-off (known on cut-off − 1).
+    Above MAX_TRAIN_STATES (deal, origin) pairs a seeded sample of them is expanded (large drops)."""
     dates = history.snapshot_dates
     if not len(dates):
         return pd.DataFrame()
@@ -197,6 +201,8 @@ def training_rows(history: History, cutoff: date, horizon: int = HORIZON_MONTHS)
     states = pd.concat([open_at(history, o) for o in origins], ignore_index=True) if origins else None
     if states is None or states.empty:
         return pd.DataFrame()
+    if len(states) > MAX_TRAIN_STATES:
+        states = states.sample(MAX_TRAIN_STATES, random_state=seed)
     rows = interval_rows(states, horizon)
     rows = rows[rows["end"] < np.datetime64(cutoff, "ns")]
     return label_rows(rows, history.deals)
