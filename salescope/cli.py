@@ -19,6 +19,7 @@ from rich.table import Table
 
 from salescope.commands import crm_db as crm_db_command
 from salescope.commands import ltv as ltv_command
+from salescope.commands import notify as notify_command
 from salescope.commands import quality as quality_command
 from salescope.commands import run as run_command
 from salescope.commands import users as users_command
@@ -237,8 +238,16 @@ def contract(
 
 
 # sub-commands owned by one area each (runs, dashboard users, data quality, LTV, the demo CRM database, the
-# bottleneck simulator)
-for _command in (run_command, users_command, quality_command, ltv_command, crm_db_command, whatif_command):
+# bottleneck simulator, reaching people)
+for _command in (
+    run_command,
+    users_command,
+    quality_command,
+    ltv_command,
+    crm_db_command,
+    whatif_command,
+    notify_command,
+):
     _command.register(app)
 
 if __name__ == "__main__":
