@@ -42,6 +42,27 @@ class Delivery:
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
+_SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|cookie", re.IGNORECASE)
+
+
+def private_label(private: str) -> str:
+    """apprise's privacy URL with what it still shows hidden too: custom header and payload values
+    (``+X-Token=…``, ``-field=…`` of json://, form://, xml://) and parameters named like a secret."""
+    head, sep, query = private.partition("?")
+    if not sep:
+        return private
+    parts = []
+    for pair in query.split("&"):
+        name, eq, value = pair.partition("=")
+        hide = (
+            eq
+            and value
+            and (name[:1] in "+-:" or name[:3] in ("%2B", "%2b", "%2D", "%2d") or _SECRET_PARAM.search(name))
+        )
+        parts.append(f"{name}=****" if hide else pair)
+    return f"{head}?{'&'.join(parts)}"
+
+
 def _secret_parts(raw: str, private: str) -> tuple[str, ...]:
     """Pieces of the raw URL that the privacy URL hides (tokens, keys, passwords), longest first."""
     parts = {p for p in re.split(r"[/:@?&=#,;]+", raw) if len(p) >= 4 and p not in private}
@@ -72,7 +93,7 @@ def load(path: Path) -> list[Target]:
         raise NotifyConfigError(f"{path} is not apprise YAML config: see README 'Reaching people'")
     targets = []
     for server in config.services():
-        raw, private = server.url(), server.url(privacy=True)
+        raw, private = server.url(), private_label(server.url(privacy=True))
         formats = server.notify_format
         first = formats[0] if isinstance(formats, tuple) else formats
         targets.append(
