@@ -42,6 +42,8 @@ IDLE_MINUTES = 30
 MAX_HOURS = 12
 MIN_PASSWORD_LENGTH = 8
 TICKET_SECONDS = 60
+LANGUAGES = ("zh", "en")  # digests and alerts: Chinese unless the user chose English
+DEFAULT_LANGUAGE = "zh"
 
 _HASHER = PasswordHasher()
 # verified against when the user does not exist, so an unknown name costs the same time as a wrong password
@@ -58,7 +60,8 @@ CREATE TABLE IF NOT EXISTS users (
     failed_attempts INTEGER NOT NULL DEFAULT 0,
     locked_until    TEXT,
     created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL
+    updated_at      TEXT NOT NULL,
+    language        TEXT NOT NULL DEFAULT 'zh'
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 TEXT PRIMARY KEY,
@@ -98,6 +101,7 @@ class User:
     failed_attempts: int
     locked_until: datetime | None
     created_at: datetime
+    language: str = DEFAULT_LANGUAGE  # of the digests and alerts sent to the user: zh or en
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
@@ -164,6 +168,7 @@ class AuthStore:
         try:
             con.execute("PRAGMA journal_mode = WAL")  # readers never wait for a login being written
             con.executescript(_SCHEMA)
+            _migrate(con)
         finally:
             con.close()
         self.path.chmod(0o600)
@@ -199,6 +204,7 @@ class AuthStore:
             failed_attempts=row["failed_attempts"],
             locked_until=_dt(row["locked_until"]),
             created_at=_dt(row["created_at"]),
+            language=row["language"],
         )
 
     @staticmethod
@@ -278,6 +284,19 @@ class AuthStore:
             if not active:
                 self._end_sessions(con, username, "disabled")
             self._audit(con, username, "user_enabled" if active else "user_disabled", None)
+        return self.get_user(username)
+
+    def set_language(self, username: str, language: str) -> User:
+        """The language of the user's digests and alerts (zh or en)."""
+        if language not in LANGUAGES:
+            raise AuthError(f"unknown language {language!r}: use {' or '.join(LANGUAGES)}")
+        with self._db() as con:
+            row = self._require(con, username)
+            con.execute(
+                "UPDATE users SET language = ?, updated_at = ? WHERE username = ?",
+                [language, _iso(_now()), username],
+            )
+            self._audit(con, username, "language_changed", f"{row['language']} -> {language}")
         return self.get_user(username)
 
     def reset_password(self, username: str, password: str) -> User:
@@ -473,6 +492,13 @@ class AuthStore:
         with self._db() as con:
             rows = con.execute("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [int(limit)]).fetchall()
         return [dict(r) for r in rows]
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a user database made by an older release up to this schema (columns added since)."""
+    columns = {r[1] for r in con.execute("PRAGMA table_info(users)")}
+    if "language" not in columns:
+        con.execute(f"ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT '{DEFAULT_LANGUAGE}'")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -20,6 +20,7 @@ from rich.table import Table
 from salescope.commands import calendar as calendar_command
 from salescope.commands import crm_db as crm_db_command
 from salescope.commands import ltv as ltv_command
+from salescope.commands import notify as notify_command
 from salescope.commands import quality as quality_command
 from salescope.commands import run as run_command
 from salescope.commands import users as users_command
@@ -238,7 +239,7 @@ def contract(
 
 
 # sub-commands owned by one area each (runs, dashboard users, data quality, LTV, the demo CRM database, the
-# bottleneck simulator, the calendar feed)
+# bottleneck simulator, the calendar feed, reaching people)
 for _command in (
     run_command,
     users_command,
@@ -247,6 +248,7 @@ for _command in (
     crm_db_command,
     whatif_command,
     calendar_command,
+    notify_command,
 ):
     _command.register(app)
 

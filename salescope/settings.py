@@ -6,7 +6,8 @@ Environment: ``SALESCOPE_HOME`` (default ``.salescope``), ``SALESCOPE_DBT_THREAD
 ``SALESCOPE_COOKIE_SECURE`` (default off: the dashboard session cookie gets the ``Secure`` flag only when
 on, so it still works on http://localhost; turn it on when the dashboards are served over HTTPS),
 ``SALESCOPE_ML_TRAINING`` (``full`` by default; ``fast`` trains the deal model with fewer boosting rounds,
-for tests and quick demos), ``SALESCOPE_ML_RETRAIN_DAYS`` (default 7: a run scores with the champion
+for tests and quick demos), ``SALESCOPE_LARGE_DEAL_CNY`` (default 1000000: from this amount a lost deal or one pushed twice is alerted to its rep
+and manager), ``SALESCOPE_ML_RETRAIN_DAYS`` (default 7: a run scores with the champion
 trained fewer than that many days before its as-of date, unless the closed deals drifted; 0 retrains every
 run).
 
@@ -41,6 +42,7 @@ DEFAULT_AS_OF = "2026-06-30"
 DEFAULT_SOURCE_LAG_SECONDS = 300
 DEFAULT_ML_RETRAIN_DAYS = 7  # the deal model is retrained when its as-of date is a week old
 DEFAULT_PUBLIC_URL = "http://localhost:8501"  # salescope serve's default port
+DEFAULT_LARGE_DEAL_CNY = 1_000_000  # a deal this large (CNY) lost or pushed twice alerts its rep and manager
 DLT_ENVIRONMENT = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "EXTRACT__NEXT_ITEM_MODE": "fifo",
@@ -102,6 +104,8 @@ class Settings:
     ml_retrain_days: int = DEFAULT_ML_RETRAIN_DAYS  # SALESCOPE_ML_RETRAIN_DAYS: retrain the deal model when its as-of is this old
     # SALESCOPE_PUBLIC_URL: where people reach the dashboards (links in digests, calendar subscription URLs)
     public_url: str = DEFAULT_PUBLIC_URL
+    # SALESCOPE_LARGE_DEAL_CNY: from this amount (CNY) a lost deal or a deal pushed twice is alerted
+    large_deal_cny: float = DEFAULT_LARGE_DEAL_CNY
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -117,8 +121,16 @@ class Settings:
             raise ValueError(
                 f"SALESCOPE_ML_RETRAIN_DAYS={retrain!r} is not a whole number of days, e.g. 7 (0: every run)"
             )
+        large = os.environ.get("SALESCOPE_LARGE_DEAL_CNY", "").strip().replace(",", "").replace("_", "")
+        try:
+            large_deal = float(large) if large else DEFAULT_LARGE_DEAL_CNY
+        except ValueError:
+            raise ValueError(
+                f"SALESCOPE_LARGE_DEAL_CNY={large!r} is not an amount in CNY, e.g. 1000000"
+            ) from None
         return cls(
             home=Path(raw).expanduser().resolve(),
+            large_deal_cny=large_deal,
             ml_retrain_days=int(retrain) if retrain else DEFAULT_ML_RETRAIN_DAYS,
             dbt_threads=threads,
             cookie_secure=_flag("SALESCOPE_COOKIE_SECURE"),

@@ -187,6 +187,10 @@ def test_the_crm_database_knows_no_dagster_or_dashboards():
     assert _broken(("salescope.crm_db",), LIBRARY_MUST_NOT_IMPORT) == []
 
 
+def test_the_notify_library_knows_no_dagster_or_orchestration():
+    assert _broken(("salescope.notify",), ("dagster", "dagster_dbt", "dagster_duckdb", "orchestration")) == []
+
+
 def test_dashboards_import_none_of_the_pipeline():
     assert _broken(("dashboards",), DASHBOARDS_MUST_NOT_IMPORT) == []
 

@@ -266,3 +266,38 @@ def test_demo_users_one_per_role_created_once(tmp_path):
         assert store.login(name, pw).reason == "ok"
     ensure_demo_users(s, drop)  # a second run changes nothing
     assert len((s.auth_db_path.parent / "demo-credentials.txt").read_text().splitlines()) == len(DEMO_USERS)
+
+
+def test_language_defaults_to_zh_and_is_set_per_user(tmp_path):
+    home = tmp_path / "home"
+    store = AuthStore(Settings(home=home).auth_db_path)
+    store.add_user("alice", PW, "executive")
+    assert store.get_user("alice").language == "zh"
+    r = CliRunner().invoke(app, ["users", "set-language", "alice", "en", "--home", str(home)])
+    assert r.exit_code == 0, r.output
+    assert store.get_user("alice").language == "en"
+    r = CliRunner().invoke(app, ["users", "set-language", "alice", "fr", "--home", str(home)])
+    assert r.exit_code == 2 and "unknown language" in r.output
+    assert ("alice", "language_changed") in events(store)
+
+
+def test_a_user_database_without_languages_is_migrated(tmp_path):
+    path = tmp_path / "auth.db"
+    con = sqlite3.connect(path)  # the users table as releases before the language setting made it
+    con.execute(
+        """CREATE TABLE users (username TEXT PRIMARY KEY, display_name TEXT NOT NULL, role TEXT NOT NULL,
+           crm_user_id TEXT, password_hash TEXT NOT NULL, is_active INTEGER NOT NULL DEFAULT 1,
+           failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL,
+           updated_at TEXT NOT NULL)"""
+    )
+    con.execute(
+        "INSERT INTO users VALUES ('old', 'Old', 'finance', NULL, 'x', 1, 0, NULL, '2026-01-01T00:00:00+00:00', "
+        "'2026-01-01T00:00:00+00:00')"
+    )
+    con.commit()
+    con.close()
+    store = AuthStore(path)
+    assert store.get_user("old").language == "zh"
+    assert store.set_language("old", "en").language == "en"
+    AuthStore(path)  # opening a migrated database again changes nothing
+    assert store.get_user("old").language == "en"

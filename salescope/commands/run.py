@@ -179,7 +179,26 @@ def execute_with_display(
         console.print(f"[bold red]error:[/] {err}")
         return 2
     _print_summary(s, outcome, time.perf_counter() - started, log_path)
+    if not outcome.published:
+        alert_stewards(s, outcome.run_id, outcome.failures())
     return 0 if outcome.published else 1
+
+
+def alert_stewards(s: Settings, run_id: str, failures: list[tuple[str, str]]) -> None:
+    """Tell data stewards and admins that the run published nothing (salescope.notify), once per run; a
+    notification that fails is reported here and never changes the run's exit code."""
+    try:
+        from salescope.notify.service import report_run
+
+        outcomes = report_run(s, run_id, failures)
+    except Exception as exc:  # noqa: BLE001 (the run's outcome stands whatever the notification does)
+        console.print(f"[yellow]could not alert the data stewards:[/] {type(exc).__name__}")
+        return
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        console.print(
+            f"[yellow]the alert to data stewards failed for {len(failed)} target(s)[/]: `salescope notify log`"
+        )
 
 
 def demo_source(s: Settings, scale: float, seed: int) -> Path:

@@ -1,4 +1,4 @@
-"""``salescope users add|list|set-role|disable|enable|unlock|reset-password|audit`` and the demo users.
+"""``salescope users add|list|set-role|set-language|disable|enable|unlock|reset-password|audit`` and the demo users.
 
 Users live in ``Settings.auth_db_path`` (SQLite, outside the serving snapshot); see ``dashboards.auth_store``.
 """
@@ -99,7 +99,7 @@ def list_(home: HomeOpt = None) -> None:
 
     now = datetime.now(UTC)
     table = Table(title="dashboard users")
-    for col in ("username", "name", "role", "crm user", "active", "locked until", "failed"):
+    for col in ("username", "name", "role", "crm user", "language", "active", "locked until", "failed"):
         table.add_column(col)
     for u in _store(home).list_users():
         table.add_row(
@@ -107,6 +107,7 @@ def list_(home: HomeOpt = None) -> None:
             u.display_name,
             u.role,
             u.crm_user_id or "",
+            u.language,
             "yes" if u.is_active else "no",
             u.locked_until.strftime("%Y-%m-%d %H:%M UTC") if u.is_locked(now) else "",
             str(u.failed_attempts),
@@ -124,6 +125,17 @@ def set_role(
     """Change a user's role (takes effect on their next click)."""
     user = _run(lambda: _store(home).set_role(username, role, crm_user))
     console.print(f"[green]{user.username}[/] is now {user.role}")
+
+
+@users_app.command("set-language")
+def set_language(
+    username: Annotated[str, typer.Argument()],
+    language: Annotated[str, typer.Argument(help="zh (the default) or en.")],
+    home: HomeOpt = None,
+) -> None:
+    """Choose the language of a user's digests and alerts: zh (中文, the default) or en."""
+    user = _run(lambda: _store(home).set_language(username, language))
+    console.print(f"[green]{user.username}[/] gets digests and alerts in {user.language}")
 
 
 @users_app.command("disable")
