@@ -359,7 +359,7 @@ class RunDisplay:  # implements orchestration.runner.RunObserver
     def step_finished(self, step: str, status: str, seconds: float, summary: str) -> None:
         self.rows[step] = [status, f"{seconds:.1f}s", summary]
         short = summary if len(summary) <= 72 else summary[:71] + "…"
-        self._line(f"{_STATUS_MARK[status]} {self.labels.get(step, step):<16} {seconds:6.1f}s  {short}")
+        self._line(f"{_STATUS_MARK[status]} {self.labels.get(step, step):<20} {seconds:6.1f}s  {short}")
 
 
 _STATUS_MARK = {"waiting": "·", "running": "…", "done": "✓", "failed": "✗", "skipped": "-"}
