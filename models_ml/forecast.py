@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
+import joblib
 import pandas as pd
 
 from models_ml import bookings_forecast as bf
@@ -76,6 +78,7 @@ def ml_weighted_forecast(con, as_of) -> pd.DataFrame:
 
 
 ACCURACY_TABLES = ("ml.forecast_accuracy", "ml.forecast_accuracy_summary")
+HAZARD_FILE = "hazard.joblib"
 
 
 @dataclass(frozen=True)
@@ -109,18 +112,49 @@ FAST_FORECAST = ForecastConfig(backtest_months=6, refit_months=6, simulations=50
 
 
 def bookings_forecast(
-    con, as_of: date, backtest_every_days: int, seed: int = 0, cfg: ForecastConfig = FULL_FORECAST
+    con,
+    as_of: date,
+    retrain_days: int,
+    seed: int = 0,
+    cfg: ForecastConfig = FULL_FORECAST,
+    model_dir: Path | None = None,
 ) -> BookingsForecast:
-    """Fit the hazard model on everything known on the as-of date and forecast; rerun the backtest when the
-    stored one is ``backtest_every_days`` or more older than the as-of date (0: every run), or from the future."""
+    """The forecast as of ``as_of``. The hazard model is refitted, and the backtest rerun, when the stored
+    backtest is ``retrain_days`` or more older than the as-of date (0: every run) or from the future; in
+    between, the hazard model saved in ``model_dir`` at that refit forecasts (a daily run only predicts)."""
     history = bf.load_history(con)
-    train = bf.training_rows(history, as_of + timedelta(days=1))
-    model = bf.fit_hazard(train, seed=seed)
-    forecast = forecast_assembly.build_forecast(history, model, as_of, seed=seed, simulations=cfg.simulations)
     stored = stored_accuracy_as_of(con)
-    if stored is not None and 0 <= (as_of - stored).days < max(backtest_every_days, 0):
-        return BookingsForecast(forecast, None, None, len(train))
+    fresh = stored is not None and 0 <= (as_of - stored).days < max(retrain_days, 0)
+    model = _saved_hazard(model_dir, stored) if fresh else None
+    train_rows = 0
+    if model is None:
+        train = bf.training_rows(history, as_of + timedelta(days=1))
+        model, train_rows = bf.fit_hazard(train, seed=seed), len(train)
+    forecast = forecast_assembly.build_forecast(history, model, as_of, seed=seed, simulations=cfg.simulations)
+    if fresh:
+        return BookingsForecast(forecast, None, None, train_rows)
     rows = forecast_backtest.backtest(
         history, as_of, months=cfg.backtest_months, refit_months=cfg.refit_months, seed=seed
     )
-    return BookingsForecast(forecast, rows, forecast_backtest.summarise(rows, as_of, seed=seed), len(train))
+    _save_hazard(model_dir, model, as_of)
+    return BookingsForecast(forecast, rows, forecast_backtest.summarise(rows, as_of, seed=seed), train_rows)
+
+
+def _saved_hazard(model_dir: Path | None, as_of: date | None) -> bf.HazardModel | None:
+    """The hazard model saved by the run that wrote the stored backtest (same as-of date), if any."""
+    if model_dir is None or as_of is None:
+        return None
+    path = model_dir / HAZARD_FILE
+    if not path.exists():
+        return None
+    saved = joblib.load(path)
+    return saved["model"] if saved.get("as_of") == as_of else None
+
+
+def _save_hazard(model_dir: Path | None, model: bf.HazardModel, as_of: date) -> None:
+    if model_dir is None:
+        return
+    model_dir.mkdir(parents=True, exist_ok=True)
+    tmp = model_dir / (HAZARD_FILE + ".tmp")
+    joblib.dump({"as_of": as_of, "model": model}, tmp)
+    tmp.replace(model_dir / HAZARD_FILE)  # a crash mid-write leaves the previous model

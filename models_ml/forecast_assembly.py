@@ -109,17 +109,20 @@ def build_forecast(
     rr = [rates.at(origin, j) for j in range(bf.HORIZON_MONTHS)]
 
     rng = np.random.default_rng(seed)
-    # the interval each deal is won in, per simulation (H = not won within the horizon)
+    # one uniform draw per deal and simulation: the deal is won in interval j when it falls in
+    # [cum(j−1), cum(j)) of its cumulative probabilities (above the last: not won within the horizon)
     pm = prob.to_numpy()
-    cum = np.cumsum(pm, axis=1)
-    u = rng.random((len(pm), simulations))
-    won_in = (u[:, :, None] >= cum[:, None, :]).sum(axis=2) if len(pm) else np.zeros((0, simulations), int)
+    cum = np.hstack([np.zeros((len(pm), 1)), np.cumsum(pm, axis=1)])
+    u = rng.random((len(pm), simulations), dtype=np.float32)
     noise = rng.standard_normal((bf.HORIZON_MONTHS, simulations))
 
-    out = []
+    out: list[pd.DataFrame] = []
     for per in periods(origin):
         js = _intervals_in(origin, per)
-        in_p = np.isin(won_in, js) if len(js) else np.zeros_like(won_in, dtype=bool)
+        if js:  # the period's intervals are consecutive: one range of the cumulative probabilities
+            in_p = (u >= cum[:, js[0], None]) & (u < cum[:, js[-1] + 1, None])
+        else:
+            in_p = np.zeros(u.shape, dtype=bool)
         open_sims = member @ (in_p * amount[:, None])  # groups × simulations
         open_mean = member @ (pm[:, js].sum(axis=1) * amount) if js else np.zeros(len(keys))
         new_mean_co = sum(rr[j].forecast for j in js)
@@ -131,43 +134,40 @@ def build_forecast(
         wtd_mask = (won_day >= np.datetime64(per.start, "ns")) & (won_day <= day)
         wtd = _by_group(deals[wtd_mask], keys)
         total_sims = wtd[:, None] + open_sims + new_sims
-        for g, (level, gid) in enumerate(keys):
-            base = {
-                "period_type": per.kind,
-                "period": per.start,
-                "period_end": per.end,
-                "level": level,
-                "group_id": gid,
-            }
-            lo_o, hi_o = np.percentile(open_sims[g], INTERVAL)
-            lo_n, hi_n = np.percentile(new_sims[g], INTERVAL)
-            lo_t, hi_t = np.percentile(total_sims[g], INTERVAL)
-            total = wtd[g] + open_mean[g] + new_mean[g]
-            out += [
-                {
-                    **base,
-                    "component": "won_to_date",
-                    "forecast_cny": wtd[g],
-                    "low_cny": wtd[g],
-                    "high_cny": wtd[g],
-                },
-                {
-                    **base,
-                    "component": "open_pipeline",
-                    "forecast_cny": open_mean[g],
-                    "low_cny": lo_o,
-                    "high_cny": hi_o,
-                },
-                {
-                    **base,
-                    "component": "new_pipeline",
-                    "forecast_cny": new_mean[g],
-                    "low_cny": lo_n,
-                    "high_cny": hi_n,
-                },
-                {**base, "component": "total", "forecast_cny": total, "low_cny": lo_t, "high_cny": hi_t},
-            ]
-    df = pd.DataFrame(out)
+        # every group at once: percentiles along the simulations
+        lo_o, hi_o = np.percentile(open_sims, INTERVAL, axis=1)
+        lo_n, hi_n = np.percentile(new_sims, INTERVAL, axis=1)
+        lo_t, hi_t = np.percentile(total_sims, INTERVAL, axis=1)
+        levels, groups = [k[0] for k in keys], [k[1] for k in keys]
+        for component, mean, low, high in (
+            ("won_to_date", wtd, wtd, wtd),
+            ("open_pipeline", open_mean, lo_o, hi_o),
+            ("new_pipeline", new_mean, lo_n, hi_n),
+            ("total", wtd + open_mean + new_mean, lo_t, hi_t),
+        ):
+            out.append(
+                pd.DataFrame(
+                    {
+                        "period_type": per.kind,
+                        "period": per.start,
+                        "period_end": per.end,
+                        "level": levels,
+                        "group_id": groups,
+                        "component": component,
+                        "forecast_cny": np.asarray(mean, dtype=float),
+                        "low_cny": np.asarray(low, dtype=float),
+                        "high_cny": np.asarray(high, dtype=float),
+                    }
+                )
+            )
+    order = {c: i for i, c in enumerate(COMPONENTS)}
+    df = pd.concat(out, ignore_index=True)
+    # one block per (period, group), its components in COMPONENTS order
+    df = df.sort_values(
+        ["period_type", "period", "level", "group_id", "component"],
+        key=lambda c: c.map(order) if c.name == "component" else c,
+        kind="stable",
+    ).reset_index(drop=True)
     df["as_of"] = as_of
     return df[COLUMNS]
 

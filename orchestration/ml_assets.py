@@ -277,7 +277,14 @@ def ml_bookings_forecast(context: AssetExecutionContext, salescope: SalescopeRes
             t0 = time.perf_counter()
             as_of = run_context.as_of_for_run(con, context.run_id)
             cfg = FAST_FORECAST if salescope.settings.ml_fast_training else FULL_FORECAST
-            fc = bookings_forecast(con, as_of, salescope.settings.ml_retrain_days, cfg=cfg)
+            settings = salescope.settings
+            fc = bookings_forecast(
+                con,
+                as_of,
+                settings.ml_retrain_days,
+                cfg=cfg,
+                model_dir=settings.models_dir / "bookings_forecast",
+            )
             write_table(con, "ml.forecast", fc.forecast)
             con.execute("DROP TABLE IF EXISTS ml.forecast_backtest")  # replaced by ml.forecast_accuracy
             if fc.accuracy is not None and fc.summary is not None:
@@ -291,7 +298,7 @@ def ml_bookings_forecast(context: AssetExecutionContext, salescope: SalescopeRes
             "status": "done",
             "message": _forecast_message(company, fc.summary),
             "rows": len(fc.forecast),
-            "training_rows": fc.training_rows,
+            "training_rows": fc.training_rows,  # 0: the saved hazard model forecast (not due for a refit)
             "backtest": "rerun" if fc.accuracy is not None else "kept (recent enough)",
             "company_total_cny": MetadataValue.json(
                 {

@@ -202,12 +202,15 @@ def test_backtest_actuals_are_monthly_bookings_and_wape_is_recomputed(con):
     assert (pd.to_datetime(rows["origin"]) <= pd.to_datetime(rows["period"]) + pd.Timedelta(days=14)).all()
 
 
-def test_a_recent_backtest_is_kept_and_an_old_one_rerun(con):
-    from models_ml.forecast import bookings_forecast, stored_accuracy_as_of
+def test_a_recent_backtest_is_kept_with_its_model_and_an_old_one_rerun(con, tmp_path):
+    from models_ml.forecast import FAST_FORECAST, bookings_forecast, stored_accuracy_as_of
 
     as_of = stored_accuracy_as_of(con)
     assert as_of is not None
-    kept = bookings_forecast(con, as_of, backtest_every_days=7)
-    assert kept.accuracy is None and len(kept.forecast)
-    later = bookings_forecast(con, as_of + timedelta(days=7), backtest_every_days=7)
-    assert later.accuracy is not None and later.summary is not None
+    later = bookings_forecast(con, as_of + timedelta(days=7), 7, cfg=FAST_FORECAST, model_dir=tmp_path)
+    assert later.accuracy is not None and later.summary is not None and later.training_rows > 0
+    # rerun on the stored backtest's date: refits and saves the model; within the week that model forecasts
+    refit = bookings_forecast(con, as_of, 0, cfg=FAST_FORECAST, model_dir=tmp_path)
+    kept = bookings_forecast(con, as_of, 7, cfg=FAST_FORECAST, model_dir=tmp_path)
+    assert refit.accuracy is not None and kept.accuracy is None and kept.training_rows == 0
+    pd.testing.assert_frame_equal(kept.forecast, refit.forecast)
