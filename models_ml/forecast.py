@@ -107,8 +107,8 @@ class ForecastConfig:
 
 
 FULL_FORECAST = ForecastConfig()
-# SALESCOPE_ML_TRAINING=fast (tests, quick demos): half the backtest, one refit, fewer simulations
-FAST_FORECAST = ForecastConfig(backtest_months=6, refit_months=6, simulations=500)
+# SALESCOPE_ML_TRAINING=fast (tests, quick demos): a quarter of the backtest, one refit, fewer simulations
+FAST_FORECAST = ForecastConfig(backtest_months=3, refit_months=6, simulations=200)
 
 
 def bookings_forecast(

