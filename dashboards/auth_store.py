@@ -24,8 +24,7 @@ import base64
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
+
+from salescope import sqlite_tx
 
 ROLES = ("sales_rep", "sales_manager", "finance", "executive", "data_steward", "admin")
 ROLES_NEEDING_CRM_USER = frozenset({"sales_rep", "sales_manager"})
@@ -173,21 +174,8 @@ class AuthStore:
             con.close()
         self.path.chmod(0o600)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA busy_timeout = 10000")
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tx.transaction(self.path, rows=True)
 
     # ---- users ------------------------------------------------------------------------------------
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from salescope import sqlite_tx
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calendar_tokens (
@@ -67,20 +69,8 @@ class CalendarStore:
             con.close()
         self.path.chmod(0o600)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            con.execute("PRAGMA busy_timeout = 10000")
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tx.transaction(self.path)
 
     # ---- tokens -----------------------------------------------------------------------------------
 

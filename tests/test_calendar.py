@@ -8,7 +8,6 @@ read back with the icalendar library. One server per module (the expensive part)
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from icalendar import Calendar
+from serving import free_port, wait_until_healthy
 from typer.testing import CliRunner
 
 from salescope.cli import app
@@ -243,16 +243,10 @@ def test_a_user_set_to_english_gets_english_summaries_and_links(home, tmp_path):
 # ---- the subscription URL of the real server -----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(home):
     """`salescope serve` on the module's home; its base URL."""
-    port = _free_port()
+    port = free_port()
     log = (home / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "salescope.cli", "serve", "--port", str(port), "--home", str(home)],
@@ -263,18 +257,7 @@ def server(home):
         start_new_session=True,  # serve starts streamlit as a child: stop the whole group
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, 9)
-            pytest.fail(f"salescope serve did not start: see {home / 'serve.log'}")
-        time.sleep(0.2)
+    wait_until_healthy(base, proc, home / "serve.log", lambda: os.killpg(proc.pid, 9))
     yield base
     os.killpg(proc.pid, 15)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
+from serving import free_port
 from typer.testing import CliRunner
 
 from dashboards.auth_store import AuthStore
@@ -26,12 +26,6 @@ from salescope.notify import catalog, service
 from salescope.notify.digest import due_roles
 from salescope.notify.log import NotifyLog
 from salescope.settings import REPO_ROOT, Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Receiver:
@@ -78,10 +72,10 @@ def world(pipeline_copy):
     ensure_demo_users(s, drop_dir)
     http = Receiver()
     mailbox = Mailbox()
-    smtp_port = _free_port()
+    smtp_port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    closed = _free_port()
+    closed = free_port()
     s.notify_config_path.write_text(
         "urls:\n"
         f"  - json://127.0.0.1:{http.port}/:\n      tag: rep, manager, data_steward\n"

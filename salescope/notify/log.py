@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from salescope import sqlite_tx
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops.notification_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -82,22 +84,8 @@ class NotifyLog:
         finally:
             con.close()
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(":memory:", timeout=10, isolation_level=None)
-        try:
-            con.execute("PRAGMA busy_timeout = 10000")
-            con.execute("ATTACH DATABASE ? AS ops", [str(self.path)])
-            con.row_factory = sqlite3.Row
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_tx.transaction(self.path, attach_as="ops", rows=True)
 
     @contextlib.contextmanager
     def pass_lock(self) -> Iterator[None]:

@@ -5,14 +5,12 @@ Skipped, with the reason, where /usr/bin/chromium or playwright is missing; CI i
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from serving import free_port, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,12 +36,6 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make install")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def browser_home(tmp_path_factory) -> Path:
     from dashboards.testing import add_role_users, build_snapshot
@@ -57,7 +49,7 @@ def browser_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(browser_home):
     """Base URL of a streamlit server on the module's home; stopped after the module."""
-    port = _free_port()
+    port = free_port()
     log = (browser_home / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [
@@ -87,18 +79,7 @@ def server(browser_home):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: see {browser_home / 'streamlit.log'}")
-        time.sleep(0.3)
+    wait_until_healthy(base, proc, browser_home / "streamlit.log", proc.kill)
     yield base
     proc.terminate()
     try:
