@@ -32,18 +32,18 @@ ui: install
 	$(BIN)/salescope ui
 
 ## every test: ruff, then pytest (unit, dbt, end-to-end, dashboard) on two workers, one test file each
-## (the real-browser pages module in two halves: tests/conftest.py)
+## (the longest files first: tests/conftest.py)
 ## mypy and sqlfluff are `make lint` (CI runs it before `make test`; pre-commit runs them on each commit)
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## the quick loop: every test that builds no pipeline (tests using a pipeline home are marked slow)
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow" -q
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow" -q
 
 ## the checks pre-commit runs (.pre-commit-config.yaml), on every file: ruff (lint and format), mypy on the
 ## typed packages (pyproject.toml [tool.mypy]), sqlfluff on the dbt models and tests (.sqlfluff; dbt templater

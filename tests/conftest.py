@@ -5,7 +5,7 @@ drop), ``defect_pipeline_home`` (2% defects) and the crash test's rerun on a cop
 Tests that change a home work on a copy (``shutil.copytree``). Tests that use a pipeline home, run dbt or a
 browser are marked ``slow`` here, so ``make test-fast`` (``pytest -m "not slow"``) builds none.
 
-``make test`` runs two pytest-xdist workers (``-n 2 --dist loadgroup``, one group per module: below): the serial suite kept about one of
+``make test`` runs two pytest-xdist workers (``-n 2 --dist loadfile``): the serial suite kept about one of
 the two cores busy (a pipeline run waits on fsyncs and on dbt's subprocess). The session fixtures below are
 then built once for both workers: the first worker to ask builds under a file lock in the directory the
 workers share, the other waits and reuses it, so the suite still builds three full pipelines.
@@ -137,17 +137,13 @@ PIPELINE_FIXTURES = {"pipeline_home", "pipeline_copy", "defect_pipeline_home"}
 SLOW_MODULES = {"test_dbt_project.py", "test_quality_recall.py"}
 
 
-# `make test` runs `--dist loadgroup`: each module is one group (one worker runs it, its module fixtures set up
-# once), except the real-browser pages module, whose phone-width tests are a second group so the two halves
-# (each about 4 minutes) run side by side. Groups are handed out in collection order: the longest first
-# (measured with --durations), so none is left alone at the end; the first two start side by side, one building
-# pipeline_home while the other needs none.
-PHONE_GROUP = "browser/test_browser_pages.py::phone"
+# The longest modules (measured with --durations), started first: `--dist loadfile` hands out whole modules in
+# collection order, and a long module handed out last leaves the other worker idle at the end; the first two run
+# side by side at the start: one builds pipeline_home, the other needs none (no idle wait)
 LONGEST_FIRST = (
     "browser/test_browser_pages.py",
     "test_sql_source.py",
     "test_crash_recovery.py",
-    PHONE_GROUP,
     "test_quality_gate_pipeline.py",
     "browser/test_browser_session.py",
     "browser/test_browser_dashboards.py",
@@ -155,22 +151,14 @@ LONGEST_FIRST = (
 )
 
 
-def _group(item) -> str:
-    module = item.path.relative_to(Path(__file__).parent).as_posix()
-    if module == "browser/test_browser_pages.py" and item.originalname == "test_page_fits_a_phone_screen":
-        return PHONE_GROUP
-    return module
-
-
 def _module_rank(item) -> int:
-    group = _group(item)
-    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+    path = item.path.as_posix()
+    return next((i for i, m in enumerate(LONGEST_FIRST) if path.endswith("/" + m)), len(LONGEST_FIRST))
 
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=_module_rank)  # stable: the order inside a module and among the rest stays
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
         if (
             PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ()))
             or item.path.name in SLOW_MODULES
