@@ -1,4 +1,4 @@
-"""models_ml: deal scoring, customer LTV / retention, next best actions, ML-weighted forecast.
+"""models_ml: deal scoring, customer LTV / retention, next best actions, the bookings forecast.
 
 A plain library (no Dagster): functions take frames or a DuckDB connection and return results.
 
@@ -13,6 +13,10 @@ A plain library (no Dagster): functions take frames or a DuckDB connection and r
 | `ltv.py` | BG/NBD + Gamma-Gamma in log space with scipy; RFM summary; simulation |
 | `customer_ltv.py` | ml.customer_ltv with tier and lifecycle (METRICS.md) |
 | `next_actions.py` | next best actions with evidence from won deals and stall reasons |
-| `forecast.py` | ML-weighted pipeline per month and its backtest beside the stage default |
+| `forecast.py` | the forecast tables of a run: ml.forecast_weighted, and the bookings forecast with its backtest |
+| `bookings_forecast.py` | the open-pipeline part: discrete-time hazard model on the weekly snapshots |
+| `run_rate.py` | the deals-not-yet-created part: Holt-Winters / seasonal naive per horizon |
+| `forecast_assembly.py` | ml.forecast: components per period, level and group, simulated 80% interval |
+| `forecast_backtest.py` | ml.forecast_accuracy: rolling-origin backtest against three baselines, bootstrap |
 | `reference_frames.py` | the ML inputs built from a generated drop's CSVs (tests and bench only) |
 """

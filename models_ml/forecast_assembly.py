@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import sparse
 
 from models_ml import bookings_forecast as bf
-from models_ml.run_rate import RunRate, RunRates
+from models_ml.run_rate import RunRates
 
 LEVELS = ("company", "region", "team", "rep")
 LEVEL_COLUMN = {"company": None, "region": "region", "team": "team_id", "rep": "owner_user_id"}
@@ -187,4 +187,4 @@ def _shares(deals: pd.DataFrame, keys: list[tuple[str, str]]) -> np.ndarray:
     return sums / sums[0] if sums[0] > 0 else np.where(np.array([k[0] == "company" for k in keys]), 1.0, 0.0)
 
 
-__all__ = ["COLUMNS", "COMPONENTS", "LEVELS", "Period", "RunRate", "build_forecast", "periods"]
+__all__ = ["COLUMNS", "COMPONENTS", "LEVELS", "Period", "build_forecast", "periods"]

@@ -27,6 +27,12 @@ from orchestration.jobs import full_build
 from salescope.settings import get_settings
 
 
+def _nobody_to_notify(settings) -> SkipReason | None:
+    if settings.notify_config_path.exists():
+        return None
+    return SkipReason(f"no {settings.notify_config_path}: nobody to notify")
+
+
 @run_status_sensor(
     run_status=DagsterRunStatus.SUCCESS,
     monitored_jobs=[full_build],
@@ -37,8 +43,8 @@ def notify_after_publish(context: RunStatusSensorContext):
     from salescope.notify.service import after_publish
 
     settings = get_settings()
-    if not settings.notify_config_path.exists():
-        return SkipReason(f"no {settings.notify_config_path}: nobody to notify")
+    if skip := _nobody_to_notify(settings):
+        return skip
     digest_pass, alert_outcomes = after_publish(settings)
     outcomes = [*digest_pass.outcomes, *alert_outcomes]
     counts = {s: sum(o.status == s for o in outcomes) for s in ("delivered", "failed", "skipped")}
@@ -57,8 +63,8 @@ def notify_run_failed(context: RunFailureSensorContext):
     from salescope.notify.service import report_run
 
     settings = get_settings()
-    if not settings.notify_config_path.exists():
-        return SkipReason(f"no {settings.notify_config_path}: nobody to notify")
+    if skip := _nobody_to_notify(settings):
+        return skip
     failures = [
         (str(event.step_key or "run"), str(event.message or ""))
         for event in context.get_step_failure_events()
