@@ -56,7 +56,7 @@ lint: install
 
 ## refresh the lock after changing dependencies in pyproject.toml
 lock:
-	$(BIN)/pip-compile --quiet --allow-unsafe --extra dev --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --allow-unsafe --extra dev --extra spark --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 bench: install
 	$(BIN)/python bench/run_bench.py
