@@ -29,12 +29,13 @@ from ingestion import ingest_directory, run_cross_checks
 from ingestion.sql_source import ingest_sql_source
 from orchestration import run_context
 from orchestration.dbt_args import build_args
-from orchestration.dbt_prepare import MANIFEST_PATH
+from orchestration.dbt_prepare import MANIFEST_PATH, mart_contracts
 from orchestration.keys import crm_key
 from orchestration.pools import WAREHOUSE_POOL
 from orchestration.publish import publish_snapshot
 from orchestration.resources import SalescopeResource
 from orchestration.retries import retry_on_lock
+from salescope import engines
 from salescope.failpoints import failpoint
 from salescope.settings import DBT_PROJECT_DIR
 
@@ -157,14 +158,21 @@ DBT_STOP_SECONDS = 5  # on Ctrl-C/SIGTERM dbt gets this long to stop before it i
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, salescope: SalescopeResource):
     """Staging, intermediate and mart models; dbt tests surface as asset checks. Retried when the warehouse
-    is locked before dbt starts (the as-of date is read first)."""
+    is locked before dbt starts (the as-of date is read first). On PostgreSQL or Spark (SALESCOPE_ENGINE) the
+    raw tables are copied there first and the marts copied back after (salescope.engines)."""
+    settings = salescope.settings
     with retry_on_lock(context), salescope.warehouse() as con:
         as_of = run_context.as_of_for_run(con, context.run_id)
-    invocation = dbt.cli(build_args(as_of), context=context)
+        engines.land_raw(con, settings, progress=context.log.info)
+    settings.configure_warehouse()
+    invocation = dbt.cli(build_args(as_of, engine_vars=engines.dbt_vars(settings)), context=context)
     invocation.termination_timeout_seconds = DBT_STOP_SECONDS
     for event in invocation.stream():
         failpoint("dbt.event")
         yield event
+    if settings.engine != "duckdb":
+        with salescope.warehouse() as con:
+            engines.fetch_marts(con, settings, mart_contracts(), progress=context.log.info)
 
 
 # Each suite is an asset check on the asset it validates; the quality_gate op runs them all (one GX

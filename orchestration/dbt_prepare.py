@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestration.dbt_args import write_profiles
+from salescope.engines import dbt_output
 from salescope.settings import DBT_PROJECT_DIR, Settings
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -35,7 +36,9 @@ def manifest_is_current() -> bool:
 
 
 def ensure_manifest(settings: Settings, force: bool = False) -> Path:
-    write_profiles(profiles_dir(settings), settings.warehouse_path, settings.dbt_threads)
+    write_profiles(
+        profiles_dir(settings), settings.warehouse_path, settings.dbt_threads, dbt_output(settings)
+    )
     if force or not manifest_is_current():
         from dbt.cli.main import dbtRunner
 
@@ -56,3 +59,18 @@ def ensure_manifest(settings: Settings, force: bool = False) -> Path:
                 f"dbt parse failed: {res.exception}. Run `dbt parse` in {DBT_PROJECT_DIR} to see why."
             )
     return MANIFEST_PATH
+
+
+def mart_contracts(manifest_path: Path = MANIFEST_PATH) -> dict[str, list[tuple[str, str]]]:
+    """The tables of schema marts and their contracts' columns, from the manifest: what an engine other
+    than DuckDB copies back into warehouse.duckdb (salescope.engines.fetch_marts)."""
+    import json
+
+    nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    return {
+        node["alias"]: [(c["name"], c["data_type"]) for c in node["columns"].values()]
+        for node in sorted(nodes, key=lambda n: n["alias"])
+        if node["resource_type"] == "model"
+        and node["schema"] == "marts"
+        and node["config"]["materialized"] in ("table", "incremental")
+    }

@@ -27,6 +27,11 @@ written to disk, and messages show the URL as ``dagster_storage_label`` (passwor
 the URL from ``SALESCOPE_DAGSTER_PG_URL``, which ``configure_dagster`` derives (the same URL with the
 ``postgresql+psycopg2`` driver dagster-postgres needs: SQLAlchemy 2.1 maps a bare ``postgresql://`` to
 psycopg 3, on which dagster-postgres's ``NOTIFY`` fails); set it by hand only without Salescope's CLI.
+
+Engine (``salescope run --engine``): ``SALESCOPE_ENGINE`` (``duckdb`` by default, ``postgres``, ``spark``)
+is where dbt builds; ``postgres`` needs ``SALESCOPE_WAREHOUSE_URL=postgresql://user@host:5432/db`` (its
+password in the URL or in ``SALESCOPE_WAREHOUSE_PASSWORD``); ``spark`` keeps its files under
+``SALESCOPE_HOME/spark`` and takes ``SALESCOPE_SPARK_MEMORY`` (driver memory, default 4g).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ DLT_ENVIRONMENT = {
 # passwords handed over by the CLI for an in-process run, by source label (never written anywhere)
 _SOURCE_PASSWORDS: dict[str, str] = {}
 DAGSTER_PG_URL_ENV = "SALESCOPE_DAGSTER_PG_URL"  # what dagster.yaml names (set by configure_dagster)
+WAREHOUSE_PASSWORD_ENV = "SALESCOPE_WAREHOUSE_PASSWORD"  # what the PostgreSQL dbt profile names
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -92,6 +98,26 @@ def _dagster_storage() -> str:
     return raw
 
 
+ENGINES = ("duckdb", "postgres", "spark")  # where dbt builds the warehouse (salescope/engines)
+
+
+def _engine() -> str:
+    raw = os.environ.get("SALESCOPE_ENGINE", "").strip().lower() or "duckdb"
+    if raw not in ENGINES:
+        raise ValueError(f"SALESCOPE_ENGINE={raw!r}: use one of {', '.join(ENGINES)} (default duckdb)")
+    return raw
+
+
+def _warehouse_url(engine: str) -> str:
+    raw = os.environ.get("SALESCOPE_WAREHOUSE_URL", "").strip()
+    if engine == "postgres" and not raw.startswith(("postgresql://", "postgres://", "postgresql+")):
+        raise ValueError(
+            f"SALESCOPE_ENGINE=postgres needs SALESCOPE_WAREHOUSE_URL=postgresql://user@host:5432/database "
+            f"(got {mask_password(raw)!r}); the password may be in the URL or in SALESCOPE_WAREHOUSE_PASSWORD"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -106,6 +132,9 @@ class Settings:
     public_url: str = DEFAULT_PUBLIC_URL
     # SALESCOPE_LARGE_DEAL_CNY: from this amount (CNY) a lost deal or a deal pushed twice is alerted
     large_deal_cny: float = DEFAULT_LARGE_DEAL_CNY
+    engine: str = "duckdb"  # SALESCOPE_ENGINE: where dbt builds (duckdb, postgres, spark)
+    warehouse_url: str = ""  # SALESCOPE_WAREHOUSE_URL: the PostgreSQL database of engine postgres
+    spark_memory: str = "4g"  # SALESCOPE_SPARK_MEMORY: the local Spark driver's heap (engine spark)
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -128,8 +157,12 @@ class Settings:
             raise ValueError(
                 f"SALESCOPE_LARGE_DEAL_CNY={large!r} is not an amount in CNY, e.g. 1000000"
             ) from None
+        engine = _engine()
         return cls(
             home=Path(raw).expanduser().resolve(),
+            engine=engine,
+            warehouse_url=_warehouse_url(engine),
+            spark_memory=os.environ.get("SALESCOPE_SPARK_MEMORY", "").strip() or "4g",
             large_deal_cny=large_deal,
             ml_retrain_days=int(retrain) if retrain else DEFAULT_ML_RETRAIN_DAYS,
             dbt_threads=threads,
@@ -187,6 +220,22 @@ class Settings:
         if self.dagster_storage:
             os.environ[DAGSTER_PG_URL_ENV] = self.dagster_storage_url
 
+    @property
+    def warehouse_password(self) -> str | None:
+        """The PostgreSQL warehouse's password: ``SALESCOPE_WAREHOUSE_PASSWORD``, else the URL's."""
+        from urllib.parse import unquote, urlsplit
+
+        if os.environ.get(WAREHOUSE_PASSWORD_ENV):
+            return os.environ[WAREHOUSE_PASSWORD_ENV]
+        password = urlsplit(self.warehouse_url).password if self.warehouse_url else None
+        return unquote(password) if password else None
+
+    def configure_warehouse(self) -> None:
+        """Environment dbt's PostgreSQL profile reads the warehouse password from (profiles.yml names
+        ``SALESCOPE_WAREHOUSE_PASSWORD``, never its value), for dbt, which runs as a child process."""
+        if self.engine == "postgres" and self.warehouse_password:
+            os.environ[WAREHOUSE_PASSWORD_ENV] = self.warehouse_password
+
     def configure_dlt(self) -> None:
         """Environment dlt reads its configuration from: everything under SALESCOPE_HOME/dlt (no ~/.dlt, no
         ./.dlt of the working directory), no telemetry, one source table extracted at a time (one
@@ -204,6 +253,11 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def spark_dir(self) -> Path:
+        """Engine spark: raw Parquet files, the Spark warehouse (marts as Parquet) and its metastore."""
+        return self.home / "spark"
 
     @property
     def serving_path(self) -> Path:
@@ -261,6 +315,15 @@ class Settings:
 def remember_source_password(source_label: str, password: str) -> None:
     """Keep a password taken off a ``--source`` URL for this process's run (memory only)."""
     _SOURCE_PASSWORDS[source_label] = password
+
+
+def select_engine(engine: str | None, warehouse_url: str | None) -> None:
+    """``salescope run --engine/--warehouse-url``: set as the variables, for this process and the run it
+    starts (the Dagster resources read the settings again from the environment)."""
+    if engine:
+        os.environ["SALESCOPE_ENGINE"] = engine
+    if warehouse_url:
+        os.environ["SALESCOPE_WAREHOUSE_URL"] = warehouse_url
 
 
 def get_settings() -> Settings:

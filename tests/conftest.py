@@ -144,6 +144,7 @@ LONGEST_FIRST = (
     "browser/test_browser_pages.py",
     "test_sql_source.py",
     "test_crash_recovery.py",
+    "test_engine_parity.py",
     "test_quality_gate_pipeline.py",
     "browser/test_browser_session.py",
     "browser/test_browser_dashboards.py",

@@ -7,20 +7,22 @@
     meta.<model>_inputs_next (this build's, written by the pre-hook and swapped in by the post-hook). -#}
 
 {% macro snapshot_inputs_relation(suffix='') -%}
-    {{ this.database }}.meta.{{ this.identifier }}_inputs{{ suffix }}
+    {{ api.Relation.create(database=this.database, schema='meta', identifier=this.identifier ~ '_inputs' ~ suffix) }}
 {%- endmacro %}
 
-{#- one row per deal: an order-independent hash of every input row (xor) and their count. DuckDB's hash();
+{#- the schema of those tables, in the target database (PostgreSQL creates no schema qualified by a database) -#}
+{% macro snapshot_inputs_schema() -%}
+    {{ api.Relation.create(database=this.database, schema='meta').include(database=false, identifier=false) }}
+{%- endmacro %}
+
+{#- one row per deal: an order-independent hash of every input row (xor) and their count (row_hash);
     the lineage columns (load id, load time) are left out, so reloading an unchanged file changes nothing -#}
 {% macro snapshot_input_fingerprints() -%}
     with parts as (
 
         select
             o.opportunity_id,
-            hash(
-                o.account_id, o.owner_user_id, o.team_id, o.region, o.lead_source, o.industry, o.product_line,
-                o.currency, o.created_date, o.won_at, o.lost_at, fx.rate_to_cny
-            ) as h
+            {{ row_hash(['o.account_id', 'o.owner_user_id', 'o.team_id', 'o.region', 'o.lead_source', 'o.industry', 'o.product_line', 'o.currency', 'o.created_date', 'o.won_at', 'o.lost_at', 'fx.rate_to_cny']) }} as h
         from {{ ref('fct_opportunities') }} as o
         left join {{ ref('int_fx_rates_daily') }} as fx
             on fx.rate_date = o.created_date
@@ -30,17 +32,14 @@
 
         select
             opportunity_id,
-            hash(stage, entered_at, left_at, is_regression) as h
+            {{ row_hash(['stage', 'entered_at', 'left_at', 'is_regression']) }} as h
         from {{ ref('int_opportunity_stage_events') }}
 
         union all
 
         select
             opportunity_id,
-            hash(
-                history_id, field_name, changed_at, from_stage, to_stage, old_value, new_value,
-                old_amount_value, new_amount_value, old_date_value, new_date_value
-            ) as h
+            {{ row_hash(['history_id', 'field_name', 'changed_at', 'from_stage', 'to_stage', 'old_value', 'new_value', 'old_amount_value', 'new_amount_value', 'old_date_value', 'new_date_value']) }} as h
         from {{ ref('stg_crm__opportunity_history') }}
         where opportunity_id is not null
 
@@ -48,7 +47,7 @@
 
         select
             opportunity_id,
-            hash(touchpoint_type, touchpoint_id, channel, occurred_at, is_decision_maker_contact) as h
+            {{ row_hash(['touchpoint_type', 'touchpoint_id', 'channel', 'occurred_at', 'is_decision_maker_contact']) }} as h
         from {{ ref('fct_touchpoints') }}
         where opportunity_id is not null
 
@@ -56,7 +55,7 @@
 
         select
             opportunity_id,
-            hash(document_id, doc_type, uploaded_at) as h
+            {{ row_hash(['document_id', 'doc_type', 'uploaded_at']) }} as h
         from {{ ref('stg_crm__documents') }}
         where opportunity_id is not null
 

@@ -7,6 +7,7 @@ file under ``SALESCOPE_HOME/logs/`` (and to the Dagster event log); ``--verbose`
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -23,7 +24,7 @@ from rich.live import Live
 from rich.table import Table
 
 from salescope.commands.common import fail, parse_date
-from salescope.settings import DEFAULT_AS_OF, Settings
+from salescope.settings import DEFAULT_AS_OF, Settings, select_engine
 
 console = Console(stderr=True)
 if not console.is_terminal and "COLUMNS" not in os.environ:
@@ -76,6 +77,22 @@ def run(
             "(default: every run).",
         ),
     ] = True,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Where dbt builds the warehouse: duckdb (default), postgres (needs --warehouse-url) or spark "
+            "(a local Spark session: pip install 'salescope[spark]', Java 17+). Default: $SALESCOPE_ENGINE.",
+        ),
+    ] = None,
+    warehouse_url: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse-url",
+            help="With --engine postgres: postgresql://user@host:5432/database (default: "
+            "$SALESCOPE_WAREHOUSE_URL; the password there or in $SALESCOPE_WAREHOUSE_PASSWORD).",
+        ),
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Ingest -> dbt build -> quality gate -> ML -> publish. Exits 0 only when a snapshot was published.
@@ -85,7 +102,12 @@ def run(
     """
     from salescope.commands import users as users_command
 
-    s = Settings.from_env(home)
+    select_engine(engine, warehouse_url)
+    try:
+        s = Settings.from_env(home)
+    except ValueError as exc:
+        fail(str(exc))
+    check_engine(s)
     s.ensure_dirs()
     given = parse_date(as_of)
     if source is not None and "://" in source:
@@ -106,6 +128,30 @@ def run(
                 "or a database URL such as postgresql://user@host:5432/crm"
             )
     raise typer.Exit(execute_with_display(s, folder.resolve(), given, wait=wait, verbose=verbose))
+
+
+def check_engine(s: Settings) -> None:
+    """Fail before the run when the engine cannot start: no PySpark, no Java, PostgreSQL not answering."""
+    if s.engine == "spark":
+        if (
+            importlib.util.find_spec("pyspark") is None
+            or importlib.util.find_spec("dbt.adapters.spark") is None
+        ):
+            fail(
+                "--engine spark needs PySpark and dbt-spark: pip install 'salescope[spark]' (or make install)"
+            )
+        if not shutil.which("java"):
+            fail(
+                "--engine spark needs Java 17 or newer on PATH (e.g. apt-get install openjdk-17-jre-headless)"
+            )
+    if s.engine == "postgres":
+        from salescope.engines import postgres
+        from salescope.settings import mask_password
+
+        try:
+            postgres.connect(s.warehouse_url, s.warehouse_password).close()
+        except Exception as exc:
+            fail(f"--engine postgres: cannot connect to {mask_password(s.warehouse_url)}: {str(exc).strip()}")
 
 
 def database_source(s: Settings, text: str) -> str:
@@ -423,6 +469,11 @@ def _print_summary(s: Settings, outcome, elapsed: float, log_path: Path) -> None
     )
     console.print(f"{verdict} in {elapsed:.1f}s")
     console.print(f"  serving snapshot: {s.serving_path}")
+    if s.engine != "duckdb":
+        from salescope.settings import mask_password
+
+        where = mask_password(s.warehouse_url) if s.engine == "postgres" else f"local Spark, {s.spark_dir}"
+        console.print(f"  dbt engine:       {s.engine} ({where})")
     console.print(f"  log:              {log_path}")
     console.print("  dashboard:        salescope serve   (then open http://localhost:8501)")
     console.print("  dagster UI:       salescope ui")

@@ -3,12 +3,14 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook=[
-        "create schema if not exists {{ this.database }}.meta",
-        "create or replace table {{ snapshot_inputs_relation('_next') }} as {{ snapshot_input_fingerprints() }}",
+        "create schema if not exists {{ snapshot_inputs_schema() }}",
+        "drop table if exists {{ snapshot_inputs_relation('_next') }}",
+        "create table {{ snapshot_inputs_relation('_next') }} as {{ snapshot_input_fingerprints() }}",
         "{% if is_incremental() %}delete from {{ this }} where snapshot_date > {{ as_of_date() }} or snapshot_date > (select {{ dbt.dateadd('day', -1 * var('pipeline_snapshot_lookback_days', 28), 'max(snapshot_date)') }} from {{ this }}) or opportunity_id in ({{ snapshot_changed_deals() }}){% endif %}",
     ],
     post_hook=[
-        "create or replace table {{ snapshot_inputs_relation() }} as select * from {{ snapshot_inputs_relation('_next') }}",
+        "drop table if exists {{ snapshot_inputs_relation() }}",
+        "create table {{ snapshot_inputs_relation() }} as select * from {{ snapshot_inputs_relation('_next') }}",
         "drop table {{ snapshot_inputs_relation('_next') }}",
     ],
 ) }}
