@@ -244,8 +244,10 @@ def fit_hazard(train: pd.DataFrame, seed: int = 0) -> HazardModel:
         early_stopping=False,
         random_state=seed,
     )
-    # on small data OpenMP's start-up per split costs more than it saves: one thread
-    with threadpool_limits(limits=None if len(train) >= 50_000 else 1, user_api="openmp"):
+    # one OpenMP thread: its threads spin-wait at every split, so when anything else wants the 2 cores (dbt of
+    # a parallel run, the tests' other worker) a 150,000-row fit took 30-63 s on 2 threads against 6 s on one
+    # (scale 1, measured; 2026-12-03). On small data the start-up per split costs more than it saves anyway
+    with threadpool_limits(limits=1, user_api="openmp"):
         clf.fit(train[FEATURES].to_numpy(dtype=float), train["outcome"].to_numpy(dtype=int))
     return HazardModel(clf, base, clf.classes_)
 
