@@ -167,10 +167,12 @@ def _train(snapshots: pd.DataFrame, outcomes: pd.DataFrame, as_of: date, cfg: Tr
         calib = calibration_table(yt, p)
         if m.main is not None and len(np.unique(yt)) == 2:
             sub = _sample(np.ones(len(Xt), bool), cfg.permutation_rows, cfg.seed)
-            cols = F.CATEGORICAL + F.NUMERIC
+            # on the encoded columns: the same shuffles and scores as on the raw ones (the encoding is column
+            # by column), without encoding every shuffled copy again
+            cols = m.main.encoded_columns()
             pi = permutation_importance(
-                m.main.model_,
-                Xt.iloc[sub][cols],
+                m.main.encoded_classifier(),
+                m.main.encode(Xt.iloc[sub]),
                 yt[sub],
                 scoring="roc_auc",
                 n_repeats=3,

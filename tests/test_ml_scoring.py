@@ -10,11 +10,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.inspection import permutation_importance
 
 from models_ml import deal_scoring as D
 from models_ml import features as F
 from models_ml.next_actions import next_actions, practice_rates
-from models_ml.reasons import phrase
+from models_ml.reasons import contributions, contributions_encoded, explain, phrase
 from models_ml.reference_frames import build_reference_marts
 from models_ml.registry import ModelRegistry
 
@@ -111,6 +112,79 @@ def test_main_model_scores_open_deals_with_reasons_in_both_languages(frames, tra
         assert all(i["effect"] > 0 for i in r["positive"]) and all(i["effect"] < 0 for i in r["negative"])
         with_reasons += bool(r["positive"] or r["negative"])
     assert with_reasons >= 0.9 * len(s)
+
+
+class _Stacked:
+    """The main scorer without its tree walk (as with a scikit-learn that hides the trees)."""
+
+    def __init__(self, main):
+        self.encode, self.encoded_columns, self.predict_encoded = (
+            main.encode,
+            main.encoded_columns,
+            main.predict_encoded,
+        )
+
+
+def test_reasons_equal_every_group_of_every_deal_predicted_again(frames, trained):
+    """The reference: each group of each deal set to its typical value in the raw features, encoded again and
+    predicted through the scorer's public predict. The fast path skips the deals already at the typical
+    value and walks only the trees that split on the group: the same numbers, bit for bit."""
+    snaps, outcomes, _ = frames
+    X = D.open_deal_features(snaps, outcomes, AS_OF).reset_index(drop=True)
+    model = trained.model
+    expected = contributions(model.predict, X, model.reference)
+    fast = contributions_encoded(model.main, X, model.reference)
+    np.testing.assert_array_equal(fast.to_numpy(), expected.to_numpy())
+    assert list(fast.columns) == list(expected.columns)
+    zero = fast.to_numpy() == 0.0  # at the typical value already: not predicted again
+    assert zero.any() and (~zero).mean() > 0.3 and np.abs(fast.to_numpy()).max() > 0.05
+    stacked = contributions_encoded(_Stacked(model.main), X, model.reference)
+    np.testing.assert_array_equal(stacked.to_numpy(), expected.to_numpy())
+    s = D.score_frame(model, X)
+    assert list(s["reasons"]) == [json.dumps(r, ensure_ascii=False) for r in explain(X, expected)]
+
+
+def test_predict_replaced_equals_predicting_the_changed_rows(frames, trained):
+    snaps, outcomes, _ = frames
+    main = trained.model.main
+    Z = main.encode(D.open_deal_features(snaps, outcomes, AS_OF))
+    cols = main.encoded_columns()
+    zref = Z[3]  # another deal's values, its stage (categorical) included
+    rng = np.random.default_rng(5)
+    n = len(Z)
+    reps = [
+        ([cols.index("stage")], np.flatnonzero(Z[:, 0] != zref[0])),
+        ([cols.index("push_count"), cols.index("days_in_stage")], rng.choice(n, n // 2, replace=False)),
+        (list(range(len(cols))), np.arange(n)[::-1]),  # every column: every tree walked again
+        ([cols.index("regression_count")], np.array([], dtype=int)),
+    ]
+    out = main.predict_replaced(Z, zref, reps, chunk=7)  # chunks of 7 rows: the rows split across chunks
+    assert out is not None  # the pinned scikit-learn exposes the trees
+    base, replaced = out
+    np.testing.assert_array_equal(base, main.predict_encoded(Z))
+    for (c, rows), got in zip(reps, replaced, strict=True):
+        changed = Z[rows].copy()
+        changed[:, c] = zref[c]
+        assert len(got) == len(rows)
+        if len(rows):
+            np.testing.assert_array_equal(got, main.predict_encoded(changed))
+    assert not np.array_equal(replaced[0], base[reps[0][1]])  # the stage matters
+
+
+def test_permutation_importance_on_encoded_columns_equals_the_raw_columns(frames, trained):
+    snaps, outcomes, _ = frames
+    X = F.build_features(snaps, outcomes)
+    y = F.label(X, outcomes, AS_OF)
+    rows = X[y.notna()].sample(300, random_state=0)
+    yy = y[y.notna()].loc[rows.index].to_numpy().astype(int)
+    main = trained.model.main
+    cols = F.CATEGORICAL + F.NUMERIC
+    kw = {"scoring": "roc_auc", "n_repeats": 3, "random_state": 0, "n_jobs": 1}
+    raw = permutation_importance(main.model_, rows[cols], yy, **kw)
+    enc = permutation_importance(main.encoded_classifier(), main.encode(rows), yy, **kw)
+    assert main.encoded_columns() == cols
+    np.testing.assert_array_equal(enc.importances, raw.importances)
+    assert np.abs(raw.importances_mean).max() > 0.01
 
 
 def test_reason_phrases():
