@@ -19,6 +19,10 @@ from contract.model import SQL_TYPES, Column, Entity
 from contract.vocabularies import VOCABULARIES
 from salescope.settings import DBT_PROJECT_DIR
 
+# the dbt project builds on DuckDB, PostgreSQL and Spark: `double precision` is the spelling of a binary double
+# that both DuckDB and PostgreSQL accept (PostgreSQL has no `double`)
+_DBT_DATA_TYPES = {"float": "double precision"}
+
 SOURCE_NAME = "crm"
 RAW_SCHEMA = "raw"
 SOURCES_PATH = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
@@ -91,7 +95,7 @@ def _table(entity: Entity) -> dict:
         c: dict = {
             "name": col.name,
             "description": _column_description(entity, col),
-            "data_type": SQL_TYPES[col.type].lower(),
+            "data_type": _DBT_DATA_TYPES.get(col.type, SQL_TYPES[col.type].lower()),
         }
         tests = _column_tests(entity, col)
         if tests:
