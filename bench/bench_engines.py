@@ -49,8 +49,8 @@ def _tree_rss_mib(root: int) -> float:
     return total * PAGE / 2**20
 
 
-def measure(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB of the process tree, stdout)."""
+def measure(cmd: list[str]) -> tuple[float, float, str, int]:
+    """(wall seconds, peak RSS MiB of the process tree, stdout, exit code)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = [0.0]
@@ -65,12 +65,14 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
     out, _ = proc.communicate()
     wall = time.perf_counter() - started
     sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-4000:]}")
-    return wall, peak[0], out
+    if proc.returncode != 0:  # recorded, not raised: a run that fails (out of memory, say) is a figure too
+        print(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-4000:]}", file=sys.stderr)
+    return wall, peak[0], out, proc.returncode
 
 
-def run_engine(engine: str, drop: Path, work: Path, pg_admin: str) -> tuple[float, float, dict[str, float]]:
+def run_engine(
+    engine: str, drop: Path, work: Path, pg_admin: str
+) -> tuple[float, float, dict[str, float], int]:
     home = work / f"home-{engine}-{uuid.uuid4().hex[:6]}"
     cmd = [*SALESCOPE, "run", "--source", str(drop), "--home", str(home), "--engine", engine]
     database = None
@@ -82,7 +84,7 @@ def run_engine(engine: str, drop: Path, work: Path, pg_admin: str) -> tuple[floa
             con.execute(f'CREATE DATABASE "{database}"')
         cmd += ["--warehouse-url", pg_admin.rsplit("/", 1)[0] + "/" + database]
     try:
-        wall, peak, out = measure(cmd)
+        wall, peak, out, code = measure(cmd)
     finally:
         if database:
             import psycopg
@@ -91,16 +93,19 @@ def run_engine(engine: str, drop: Path, work: Path, pg_admin: str) -> tuple[floa
                 con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         subprocess.run(["rm", "-rf", str(home)], check=False)
     steps = {m["step"].strip(): float(m["seconds"]) for m in STEP_LINE.finditer(out)}
-    return wall, peak, steps
+    return wall, peak, steps, code
 
 
-def bench_scale(scale: float, engines: list[str], repeat: int, work: Path, pg_admin: str) -> dict:
-    drop = work / f"drop-{scale:g}"
-    subprocess.run(
-        [*SALESCOPE, "generate", "--scale", str(scale), "--seed", "1", "--out", str(drop)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+def bench_scale(
+    scale: float, engines: list[str], repeat: int, work: Path, pg_admin: str, drop: Path | None = None
+) -> dict:
+    if drop is None:
+        drop = work / f"drop-{scale:g}"
+        subprocess.run(
+            [*SALESCOPE, "generate", "--scale", str(scale), "--seed", "1", "--out", str(drop)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     rows = sum(json.loads((drop / "_manifest.json").read_text())["rows"].values())
     result: dict = {"scale": scale, "rows": rows, "repeat": repeat, "engines": {}}
     for engine in engines:
@@ -111,6 +116,7 @@ def bench_scale(scale: float, engines: list[str], repeat: int, work: Path, pg_ad
             "peak_mib": round(statistics.median(r[1] for r in runs)),
             "steps_s": steps,
             "wall_s_all": [round(r[0], 1) for r in runs],
+            "exit_codes": [r[3] for r in runs],  # 0: published
         }
         print(f"scale {scale:g} {engine}: {result['engines'][engine]}", file=sys.stderr)
     base = result["engines"].get("duckdb")
@@ -131,6 +137,7 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="an admin URL")
     ap.add_argument("--out", default="bench/results_engines.json")
     ap.add_argument("--work", default=None, help="folder for drops and homes (default: a temporary one)")
+    ap.add_argument("--drop", type=Path, default=None, help="an existing drop of --scales' one scale")
     args = ap.parse_args()
     engines = args.engines.split(",")
     with tempfile.TemporaryDirectory(prefix="salescope-engines-", dir=args.work) as tmp:
