@@ -111,8 +111,15 @@ def _engine() -> str:
 
 
 def _warehouse_url(engine: str) -> str:
+    from urllib.parse import urlsplit
+
     raw = os.environ.get("SALESCOPE_WAREHOUSE_URL", "").strip()
-    if engine == "postgres" and not raw.startswith(("postgresql://", "postgres://", "postgresql+")):
+    parts = urlsplit(raw)
+    if engine == "postgres" and not (
+        raw.startswith(("postgresql://", "postgres://", "postgresql+"))
+        and parts.hostname
+        and parts.path.strip("/")
+    ):
         raise ValueError(
             f"SALESCOPE_ENGINE=postgres needs SALESCOPE_WAREHOUSE_URL=postgresql://user@host:5432/database "
             f"(got {mask_password(raw)!r}); the password may be in the URL or in SALESCOPE_WAREHOUSE_PASSWORD"

@@ -28,6 +28,12 @@ def test_postgres_needs_a_warehouse_url(tmp_path, monkeypatch):
     monkeypatch.delenv("SALESCOPE_WAREHOUSE_URL", raising=False)
     with pytest.raises(ValueError, match="needs SALESCOPE_WAREHOUSE_URL=postgresql://"):
         Settings.from_env(tmp_path)
+    for no_database in ("postgresql://etl@db:5432", "postgresql://etl@db:5432/", "postgresql:///wh"):
+        monkeypatch.setenv("SALESCOPE_WAREHOUSE_URL", no_database)
+        with pytest.raises(
+            ValueError, match="needs SALESCOPE_WAREHOUSE_URL=postgresql://user@host:5432/database"
+        ):
+            Settings.from_env(tmp_path)
 
 
 def test_the_postgres_profile_names_the_password_variable_never_the_password(tmp_path, monkeypatch):

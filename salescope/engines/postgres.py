@@ -34,11 +34,7 @@ def dbt_output(url: str, threads: int, password_env: str) -> dict:
     """dbt-postgres's profile output for ``url``; the password is read from ``password_env`` at run time,
     so profiles.yml never holds it."""
     parts = urlsplit(libpq_url(url))
-    database = parts.path.lstrip("/")
-    if not (parts.hostname and database):
-        raise ValueError(
-            f"{parts.scheme}://{parts.hostname or ''}/{database}: the warehouse URL needs a host and a database"
-        )
+    database = parts.path.lstrip("/")  # a host and a database: checked by salescope.settings
     # libpq's TLS settings of the URL (?sslmode=verify-full&sslrootcert=…) go to dbt too
     tls = {
         k: v[-1]
